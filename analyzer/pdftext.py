@@ -1,0 +1,131 @@
+"""Low-level text extraction with pypdfium2: words with boxes, in displayed page coordinates.
+
+pypdfium2 is used for the bulk work because it is an order of magnitude faster than
+pdfminer-based extraction. We ask PDFium for the whole page text in one call and then
+for the loose boxes of only the first and last character of each word, which keeps the
+number of foreign calls at two per word instead of one per character.
+
+Boxes are ``(x0, top, x1, bottom)`` in PDF points with the origin at the top-left of the
+page as it is displayed (page rotation applied), the convention pdfplumber also uses.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+Box = tuple[float, float, float, float]
+
+SOFT_HYPHENS = "\x02\ufffe\u00ad"
+# A word, cut after a soft hyphen: PDFium joins a hyphenated word across the line break
+# ("sustain\x02ability"), so each half gets its own box on its own line.
+_PIECE = re.compile(r"[^\s\x02\ufffe\u00ad]*[\x02\ufffe\u00ad]|[^\s\x02\ufffe\u00ad]+")
+
+
+@dataclass(slots=True)
+class Word:
+    """A run of non-space characters as PDFium returned them, with its box."""
+
+    text: str
+    box: Box
+    line_break_before: bool  # PDFium put a line break between this word and the previous one
+    font_size: float
+
+
+@dataclass(slots=True)
+class RawPage:
+    """What PDFium gives for one page, before layout analysis."""
+
+    number: int  # 1-based PDF page number
+    width: float
+    height: float
+    words: list[Word]
+    char_count: int
+    image_count: int
+
+
+def _transform(rotation: int, w0: float, h0: float):
+    """Map unrotated user-space points (origin bottom-left) to displayed top-left coordinates."""
+    if rotation == 90:
+        return lambda x, y: (y, x)
+    if rotation == 180:
+        return lambda x, y: (w0 - x, y)
+    if rotation == 270:
+        return lambda x, y: (h0 - y, w0 - x)
+    return lambda x, y: (x, h0 - y)
+
+
+def _count_images(page: pdfium.PdfPage) -> int:
+    n = pdfium_c.FPDFPage_CountObjects(page.raw)
+    images = 0
+    for i in range(n):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM):
+            images += 1
+    return images
+
+
+def extract_page(pdf: pdfium.PdfDocument, index: int) -> RawPage:
+    """Extract the words of page ``index`` (0-based) with displayed-coordinate boxes."""
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        rotation = page.get_rotation() % 360
+        left, bottom, right, top = page.get_cropbox()
+        w0, h0 = right - left, top - bottom
+        to_display = _transform(rotation, w0, h0)
+        textpage = page.get_textpage()
+        try:
+            n_chars = textpage.count_chars()
+            text = textpage.get_text_range(0, n_chars) if n_chars > 0 else ""
+            words = _words(textpage.raw, text, n_chars, left, bottom, to_display)
+        finally:
+            textpage.close()
+        images = _count_images(page) if len(words) < 5 else 0
+        return RawPage(index + 1, width, height, words, n_chars, images)
+    finally:
+        page.close()
+
+
+def _words(raw_textpage, text: str, n_chars: int, left: float, bottom: float, to_display):
+    if len(text) != n_chars:
+        # Characters outside the BMP make the string and the char indices disagree;
+        # fall back to asking PDFium for each character so indices stay aligned.
+        text = "".join(
+            chr(pdfium_c.FPDFText_GetUnicode(raw_textpage, i) or 0x20) for i in range(n_chars)
+        )
+    rect = pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
+    get_box = pdfium_c.FPDFText_GetLooseCharBox
+    get_size = pdfium_c.FPDFText_GetFontSize
+    words: list[Word] = []
+    last_end = 0
+    for match in _PIECE.finditer(text):
+        start, end = match.span()
+        gap = text[last_end:start]
+        # A piece that starts right after a soft hyphen continues the word on the next line.
+        line_break = "\n" in gap or "\r" in gap or (start > 0 and text[start - 1] in SOFT_HYPHENS)
+        last_end = end
+        if not get_box(raw_textpage, start, rect_ref):
+            continue
+        x_a, y_a, x_b, y_b = (
+            rect.left - left,
+            rect.top - bottom,
+            rect.right - left,
+            rect.bottom - bottom,
+        )
+        if end - 1 != start and get_box(raw_textpage, end - 1, rect_ref):
+            x_a = min(x_a, rect.left - left)
+            x_b = max(x_b, rect.right - left)
+            y_a = max(y_a, rect.top - bottom)
+            y_b = min(y_b, rect.bottom - bottom)
+        p1 = to_display(x_a, y_a)
+        p2 = to_display(x_b, y_b)
+        box = (min(p1[0], p2[0]), min(p1[1], p2[1]), max(p1[0], p2[0]), max(p1[1], p2[1]))
+        words.append(Word(match.group(), box, line_break, get_size(raw_textpage, start)))
+    return words
