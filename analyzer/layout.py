@@ -90,16 +90,18 @@ def _find_gutter(lines: list[Line], x0: float, x1: float) -> tuple[float, float]
     step = 2.0
     n_bins = int(width / step) + 1
     cover = [0] * n_bins
-    for ln in narrow:
+    for ln in lines:
         a = max(0, int((ln.box[0] - x0) / step))
         b = min(n_bins - 1, int((ln.box[2] - x0) / step))
         for i in range(a, b + 1):
             cover[i] += 1
+    # A few lines may cross the gutter: titles and full-width paragraphs cut it into bands.
+    allowed = max(1, len(lines) // 8)
     lo, hi = int(0.2 * n_bins), int(0.8 * n_bins)
     best: tuple[int, int] | None = None
     run_start = None
     for i in range(lo, hi + 1):
-        empty = i < hi and cover[i] == 0
+        empty = i < hi and cover[i] <= allowed
         if empty and run_start is None:
             run_start = i
         elif not empty and run_start is not None:
@@ -171,6 +173,11 @@ def compose_text(lines: list[Line]) -> tuple[str, list[Span]]:
         for k, word in enumerate(line.words):
             soft_end = word.text[-1] in SOFT_HYPHENS
             text = word.text.translate(_NO_SOFT_HYPHENS)
+            if prev_soft and text and not _LOWER_START.match(text):
+                # PDFium marks every line-end hyphen the same way; before a capital or a
+                # digit ("CO2-" / "Neutral") the hyphen is real and stays.
+                parts.append("-")
+                pos += 1
             if prev_text is not None and not prev_soft:
                 if k == 0 and _HYPHEN_END.search(prev_text) and _LOWER_START.match(text):
                     # "responsi-" + "bility": drop the hyphen and join the halves.

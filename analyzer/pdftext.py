@@ -76,8 +76,14 @@ def extract_page(pdf: pdfium.PdfDocument, index: int) -> RawPage:
     try:
         width, height = page.get_size()
         rotation = page.get_rotation() % 360
-        left, bottom, right, top = page.get_cropbox()
-        w0, h0 = right - left, top - bottom
+        # The effective crop box, with inherited boxes resolved (pypdfium2's get_cropbox()
+        # falls back to US Letter when the box is inherited from the page tree).
+        bounds = pdfium_c.FS_RECTF()
+        if pdfium_c.FPDF_GetPageBoundingBox(page.raw, ctypes.byref(bounds)):
+            left, bottom = bounds.left, min(bounds.bottom, bounds.top)
+        else:
+            left, bottom = 0.0, 0.0
+        w0, h0 = (height, width) if rotation in (90, 270) else (width, height)
         to_display = _transform(rotation, w0, h0)
         textpage = page.get_textpage()
         try:

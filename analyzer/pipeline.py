@@ -55,11 +55,13 @@ class Result:
 
 
 class Analyzer:
-    def __init__(self, db: Database, settings: Settings | None = None):
+    def __init__(
+        self, db: Database, settings: Settings | None = None, embedder: Embedder | None = None
+    ):
         self.db = db
         self.settings = settings or Settings()
         self.criteria: CriteriaSet = load_criteria(self.settings.criteria)
-        self._embedder: Embedder | None = None
+        self._embedder = embedder
         self._scorer: Scorer | None = None
         self._terms = {c.id: criterion_terms(c) for c in self.criteria.criteria}
 

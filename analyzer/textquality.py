@@ -24,11 +24,12 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 def page_flags(text: str) -> list[str]:
     """Flags for one page's text: no_text, garbled, non_latin (empty list when fine)."""
+    visible = sum(not ch.isspace() for ch in text)
+    if visible >= MIN_LETTERS and is_garbled(text):
+        return [GARBLED]
     letters = sum(ch.isalpha() for ch in text)
     if letters < MIN_LETTERS:
         return [NO_TEXT]
-    if is_garbled(text):
-        return [GARBLED]
     cjk = len(_CJK.findall(text))
     if cjk > 0.3 * letters:
         return [NON_LATIN]
