@@ -1,0 +1,165 @@
+"""The `analyzer` command through its real entry point, on real files and a real database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import pytest
+
+from tests import pdf_factory
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory, sample_pdf):
+    """A database holding the sample report, analysed through the CLI."""
+    db = tmp_path_factory.mktemp("cli") / "cli.db"
+    proc = run_cli(
+        "analyze", str(sample_pdf), "--company", "Northwind Motors", "--year", "2025",
+        "--type", "sustainability", db=db,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Analysed 1 report(s)" in proc.stdout
+    return db, sample_pdf
+
+
+def test_documents_json(analysed):
+    db, sample = analysed
+    proc = run_cli("documents", "--format", "json", db=db)
+    assert proc.returncode == 0, proc.stderr
+    (doc,) = json.loads(proc.stdout)
+    assert doc["file_name"] == sample.name
+    assert doc["company"] == "Northwind Motors" and doc["fiscal_year"] == "2025"
+    assert doc["pages"] == 32 and doc["flags"] == {}
+    assert len(doc["sha256"]) == 64 and doc["doc_id"] == 1
+
+
+def test_candidates_json_by_path_and_by_id(analysed):
+    db, sample = analysed
+    by_path = json.loads(run_cli("candidates", str(sample), "--format", "json", db=db).stdout)
+    by_id = json.loads(run_cli("candidates", "1", "--format", "json", db=db).stdout)
+    assert by_path == by_id
+    assert len(by_id) == 200
+    first = by_id[0]
+    for key in ("doc_id", "passage_id", "text", "pdf_pages", "page_labels", "criterion", "rank", "score"):
+        assert key in first
+    assert {c["criterion"] for c in by_id} >= {"FF-ST-01", "HR-IP-01"}
+
+
+def test_candidates_for_one_criterion_cite_printed_and_pdf_page(analysed):
+    db, _ = analysed
+    proc = run_cli("candidates", "1", "--criterion", "FF-ST-01", "--format", "json", db=db)
+    rows = json.loads(proc.stdout)
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    top = rows[0]
+    assert "steel" in top["text"].lower()
+    page, label = top["quote_pdf_page"], top["quote_page_label"]
+    assert label == str(page + 1)
+    assert top["citation"] == f"p. {label} (PDF p. {page})"
+    table = run_cli("candidates", "1", "--criterion", "FF-ST-01", db=db)
+    assert table.returncode == 0 and "(PDF p." in table.stdout
+
+
+def test_candidates_csv(analysed):
+    db, _ = analysed
+    proc = run_cli("candidates", "1", "--criterion", "HR-IP-01", "--format", "csv", db=db)
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert len(rows) == 5 and rows[0]["criterion"] == "HR-IP-01"
+    assert rows[0]["quote"] and rows[0]["citation"].startswith("p. ")
+
+
+def test_passages_jsonl(analysed):
+    db, _ = analysed
+    proc = run_cli("passages", "1", "--format", "jsonl", db=db)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(lines) > 50
+    for p in lines:
+        assert p["doc_id"] == 1 and p["text"]
+        assert len(p["pdf_pages"]) == len(p["page_labels"]) >= 1
+    assert any(len(p["pdf_pages"]) == 2 for p in lines), "a passage crosses a page break"
+
+
+def test_search_ranks_by_meaning(analysed):
+    db, _ = analysed
+    proc = run_cli("search", "contract to buy steel made without fossil fuels", "--limit", "3",
+                   "--format", "json", db=db)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)
+    assert len(hits) == 3 and hits[0]["score"] >= hits[-1]["score"]
+    assert "steel" in hits[0]["text"].lower()
+
+
+def test_unknown_document_and_criterion_are_clear_errors(analysed):
+    db, _ = analysed
+    proc = run_cli("candidates", "99", db=db)
+    assert proc.returncode == 1 and "99: no such document" in proc.stderr
+    proc = run_cli("candidates", "1", "--criterion", "XX-99", db=db)
+    assert proc.returncode == 1 and "XX-99" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "maker, reason",
+    [
+        (pdf_factory.not_a_pdf, "not a PDF"),
+        (pdf_factory.empty_pdf, "empty file"),
+        (pdf_factory.truncated_pdf, "damaged or truncated PDF"),
+        (pdf_factory.encrypted_pdf, "encrypted PDF"),
+    ],
+)
+def test_bad_input_one_line_nonzero_exit_nothing_lost(analysed, tmp_path, maker, reason):
+    db, _ = analysed
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    before = json.loads(run_cli("documents", "--format", "json", db=copy).stdout)
+    bad = tmp_path / "bad-report.pdf"
+    maker(bad)
+    proc = run_cli("analyze", str(bad), db=copy)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {bad}: {reason}")
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert json.loads(run_cli("documents", "--format", "json", db=copy).stdout) == before
+    assert len(json.loads(run_cli("candidates", "1", "--format", "json", db=copy).stdout)) == 200
+
+
+def test_missing_path(tmp_path):
+    proc = run_cli("analyze", str(tmp_path / "nowhere.pdf"), db=tmp_path / "x.db")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"error: {tmp_path / 'nowhere.pdf'}: no such file or folder"
+
+
+def test_folder_with_a_bad_file_completes_the_rest(tmp_path):
+    folder = tmp_path / "season"
+    pdf_factory.folio_pdf(folder / "acme-2024.pdf")
+    pdf_factory.truncated_pdf(folder / "broken.pdf")
+    pdf_factory.labelled_pdf(folder / "labels.pdf")
+    db = tmp_path / "season.db"
+    proc = run_cli("analyze", str(folder), db=db)
+    assert proc.returncode == 1
+    assert "broken.pdf: damaged or truncated PDF" in proc.stderr
+    assert "Analysed 2 report(s)" in proc.stdout and "1 failed" in proc.stdout
+    docs = json.loads(run_cli("documents", "--format", "json", db=db).stdout)
+    assert sorted(d["file_name"] for d in docs) == ["acme-2024.pdf", "labels.pdf"]
+
+
+def test_db_flag_and_env_var_pick_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "report.pdf"
+    pdf_factory.folio_pdf(path)
+    flag_db = tmp_path / "flag.db"
+    proc = run_cli("analyze", str(path), "--db", str(flag_db), db=tmp_path / "env.db")
+    assert proc.returncode == 0, proc.stderr
+    assert flag_db.exists()
+    assert json.loads(run_cli("documents", "-f", "json", db=flag_db).stdout)
+    assert json.loads(run_cli("documents", "-f", "json", db=tmp_path / "env.db").stdout) == []
+
+
+def test_not_a_database_is_refused(tmp_path):
+    bogus = tmp_path / "bogus.db"
+    bogus.write_text("hello")
+    proc = run_cli("documents", db=bogus)
+    assert proc.returncode == 1 and "not an SQLite database" in proc.stderr
+    assert bogus.read_text() == "hello"

@@ -1,0 +1,124 @@
+"""The pipeline end to end on real PDFs, a real SQLite file and the real embedding model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from analyzer import store
+from analyzer.passages import split_passages
+from analyzer.pipeline import Analyzer, Settings
+from analyzer.parsing import parse_pdf
+from tests import pdf_factory
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture
+def analyzer(db, embedder):
+    return Analyzer(db, Settings(), embedder=embedder)
+
+
+def counts(db) -> dict[str, int]:
+    return {t: db[t].count for t in ("documents", "pages", "passages", "candidates")}
+
+
+def test_sample_report_gives_cited_candidates_for_every_criterion(analyzer, db, sample_pdf):
+    result = analyzer.analyze(sample_pdf, {"company": "Northwind Motors", "fiscal_year": "2025"})
+    assert result.error is None
+    n_criteria = len(analyzer.criteria.criteria)
+    assert n_criteria == 40
+    assert result.candidates == 5 * n_criteria
+    pages = {r["pdf_page"]: r for r in db["pages"].rows_where("document_id = ?", [result.doc_id])}
+    for cand in db["candidates"].rows:
+        page = pages[cand["pdf_page"]]
+        quote = squash(cand["quote"]).removesuffix(" …")
+        assert quote and quote in squash(page["text"]), (cand["criterion_id"], quote)
+        assert cand["page_label"] == page["label"]
+        assert cand["criteria_version"] == analyzer.criteria.version
+
+
+def test_passage_offsets_and_boxes_point_at_the_page_text(sample_pdf):
+    doc = parse_pdf(sample_pdf)
+    passages = split_passages(doc)
+    by_number = {p.number: p for p in doc.pages}
+    crossing = [p for p in passages if len(p.parts) > 1]
+    assert crossing, "the sample has paragraphs that run over a page break"
+    for passage in passages:
+        pieces = []
+        for part in passage.parts:
+            page = by_number[part.pdf_page]
+            piece = page.text[part.start : part.end]
+            assert piece.strip() and piece in passage.text
+            assert part.boxes and all(0 <= b[0] < b[2] <= page.width + 1 for b in part.boxes)
+            assert part.label == page.label
+            pieces.append(piece)
+        assert squash(" ".join(pieces)) == squash(passage.text)
+    for passage in crossing:
+        assert passage.pdf_pages == list(range(passage.pdf_pages[0], passage.pdf_pages[-1] + 1))
+
+
+def test_printed_page_labels_are_offset_from_pdf_pages(sample_pdf):
+    doc = parse_pdf(sample_pdf)
+    from analyzer.sample import FOLIO_OFFSET
+
+    for page in doc.pages[2:]:
+        assert page.label == str(page.number + FOLIO_OFFSET)
+
+
+def test_reanalysing_is_idempotent_and_embeds_nothing_twice(analyzer, db, sample_pdf):
+    first = analyzer.analyze(sample_pdf)
+    before = counts(db)
+    second = analyzer.analyze(sample_pdf)
+    assert second.doc_id == first.doc_id
+    assert second.embedded == 0 and second.reused
+    assert counts(db) == before
+
+
+def test_changed_file_is_a_new_document_version(analyzer, db, tmp_path):
+    path = tmp_path / "acme-2024.pdf"
+    pdf_factory.folio_pdf(path, n_pages=8)
+    first = analyzer.analyze(path)
+    pdf_factory.folio_pdf(path, n_pages=9)  # same name, one more page
+    second = analyzer.analyze(path)
+    assert second.doc_id != first.doc_id
+    row = db["documents"].get(second.doc_id)
+    assert row["previous_version_id"] == first.doc_id
+    # The eight unchanged pages give the same passages: their embeddings are reused.
+    assert second.embedded < second.passages
+
+
+def test_failure_while_storing_leaves_database_as_it_was(analyzer, db, sample_pdf, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "replace_candidates", broken)
+    result = analyzer.analyze(sample_pdf)
+    assert result.error and "disk full" in result.error
+    assert counts(db) == {"documents": 0, "pages": 0, "passages": 0, "candidates": 0}
+    run = list(db["runs"].rows)[-1]
+    assert run["status"] == "failed" and "disk full" in run["error"]
+
+
+def test_image_only_page_is_stored_and_reported(analyzer, db, tmp_path):
+    path = tmp_path / "scan.pdf"
+    pdf_factory.image_only_pdf(path)
+    result = analyzer.analyze(path)
+    assert result.error is None
+    assert result.flags == {"no_text": [2]}
+    row = db["documents"].get(result.doc_id)
+    assert row["page_count"] == 3 and json.loads(row["flags"]) == {"no_text": [2]}
+    page = db["pages"].get((result.doc_id, 2))
+    assert json.loads(page["flags"]) == ["no_text"]
+
+
+def test_migrations_are_recorded_and_reopening_is_harmless(db_path):
+    db = store.open_db(db_path)
+    applied = [r["name"] for r in db["_sqlite_migrations"].rows]
+    assert applied[0] == "m001_initial"
+    store.open_db(db_path)  # applying again changes nothing
+    assert [r["name"] for r in db["_sqlite_migrations"].rows] == applied
