@@ -1,0 +1,151 @@
+"""Benchmark the evidence pipeline on a folder of reports and print the numbers per stage.
+
+Usage:  python benchmarks/pipeline.py [FOLDER] [--backend onnx|torch] [--out FILE.md]
+
+FOLDER defaults to ../shared/corpus. Each report is analysed three ways, each into a
+fresh database: first sight (nothing cached), second sight (same database, so every
+passage is already embedded), and embedding alone (the same passage texts through the
+same model with no parsing, scoring or storing), which is the floor the pipeline is
+measured against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from analyzer.embeddings import get_embedder  # noqa: E402
+from analyzer.parsing import parse_pdf  # noqa: E402
+from analyzer.passages import split_passages  # noqa: E402
+from analyzer.pipeline import Analyzer, Settings  # noqa: E402
+from analyzer.store import open_db  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default=str(REPO.parent / "shared" / "corpus"))
+    parser.add_argument("--backend", default=None, help="embedding backend (default: onnx)")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--out", default=None, help="also write the markdown table here")
+    args = parser.parse_args()
+
+    folder = Path(args.folder)
+    reports = sorted(folder.glob("*.pdf"))
+    if not reports:
+        print(f"error: {folder}: no PDF reports found", file=sys.stderr)
+        return 1
+
+    clock = time.perf_counter()
+    embedder = get_embedder(args.model, args.backend)
+    embedder.encode(["warm-up"])
+    load_seconds = time.perf_counter() - clock
+
+    # Parsing alone, on one core, over the whole folder.
+    parse_pages, parse_seconds = 0, 0.0
+    for path in reports:
+        clock = time.perf_counter()
+        try:
+            doc = parse_pdf(path)
+        except Exception:  # a bad file is reported by the per-report rows below
+            continue
+        parse_seconds += time.perf_counter() - clock
+        parse_pages += len(doc.pages)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = time.perf_counter()
+        Analyzer(open_db(Path(tmp) / "proto.db"), Settings(), embedder).scorer
+        prototype_seconds = time.perf_counter() - clock
+
+    rows = []
+    totals = {"pages": 0, "passages": 0, "first": 0.0, "second": 0.0, "embed": 0.0}
+    for path in reports:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = open_db(Path(tmp) / "bench.db")
+            analyzer = Analyzer(db, Settings(model=args.model, backend=args.backend), embedder)
+            analyzer.scorer  # criteria prototypes are embedded once per database, not per report
+            clock = time.perf_counter()
+            first = analyzer.analyze(path)
+            first_seconds = time.perf_counter() - clock
+            if first.error:
+                rows.append(f"| {path.name} | failed: {first.error} | | | | | | |")
+                continue
+            clock = time.perf_counter()
+            analyzer.analyze(path)
+            second_seconds = time.perf_counter() - clock
+        texts = [p.text for p in split_passages(parse_pdf(path))]
+        clock = time.perf_counter()
+        embedder.encode(texts)
+        embed_seconds = time.perf_counter() - clock
+        ratio = first_seconds / embed_seconds if embed_seconds else float("nan")
+        rows.append(
+            f"| {path.name} | {first.pages} | {first.passages} | {first_seconds:.1f} | "
+            f"{second_seconds:.2f} | {embed_seconds:.1f} | {ratio:.2f} | "
+            f"{first.pages / first.seconds.get('parse', float('nan')):.0f} |"
+        )
+        totals["pages"] += first.pages
+        totals["passages"] += first.passages
+        totals["first"] += first_seconds
+        totals["second"] += second_seconds
+        totals["embed"] += embed_seconds
+        print(rows[-1], file=sys.stderr, flush=True)
+
+    lines = [
+        "# Pipeline benchmark",
+        "",
+        f"- machine: {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}",
+        f"- embedder: {embedder.name}, loaded in {load_seconds:.1f} s",
+        f"- criteria prototypes (once per database and model): {prototype_seconds:.1f} s",
+        f"- reports: {len(reports)} in {folder}",
+        f"- peak memory (max RSS): {peak_mb():.0f} MB",
+        "",
+        "| stage | rate |",
+        "|---|---|",
+        f"| parsing (one core) | {parse_pages / parse_seconds:.0f} pages/s "
+        f"({parse_pages} pages in {parse_seconds:.1f} s) |",
+        f"| embedding alone | {totals['passages'] / totals['embed']:.1f} passages/s |",
+        f"| pipeline, first sight | {totals['passages'] / totals['first']:.1f} passages/s, "
+        f"{totals['pages'] / totals['first']:.1f} pages/s, "
+        f"{totals['first'] / max(len(reports), 1):.1f} s per report |",
+        f"| pipeline, already embedded | {totals['pages'] / totals['second']:.0f} pages/s, "
+        f"{totals['second'] / max(len(reports), 1):.2f} s per report |",
+        f"| pipeline / embedding alone | {totals['first'] / totals['embed']:.2f} |",
+        "",
+        "| report | pages | passages | first sight s | again s | embed alone s | ratio | parse pages/s |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
