@@ -7,7 +7,7 @@ import io
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -50,22 +50,24 @@ ModelOption = Annotated[
 ]
 BackendOption = Annotated[
     str | None,
-    typer.Option("--backend", help="embedding backend: onnx (int8, faster) or torch [env: ANALYZER_BACKEND]"),
+    typer.Option(
+        "--backend", help="embedding backend: onnx (int8, faster) or torch [env: ANALYZER_BACKEND]"
+    ),
 ]
 
 
-class TableFormat(str, Enum):
+class TableFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class CandidateFormat(str, Enum):
+class CandidateFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class PassageFormat(str, Enum):
+class PassageFormat(StrEnum):
     text = "text"
     jsonl = "jsonl"
 
@@ -199,16 +201,30 @@ def candidates(
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     elif format is CandidateFormat.csv:
         buffer = io.StringIO()
-        fields = ["doc_id", "criterion", "rank", "score", "citation", "pdf_pages", "page_labels", "quote", "passage_id"]
+        fields = [
+            "doc_id",
+            "criterion",
+            "rank",
+            "score",
+            "citation",
+            "pdf_pages",
+            "page_labels",
+            "quote",
+            "passage_id",
+        ]
         writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for r in rows:
-            writer.writerow({**r, "pdf_pages": r["pdf_pages"][0], "page_labels": r["page_labels"][0]})
+            writer.writerow(
+                {**r, "pdf_pages": r["pdf_pages"][0], "page_labels": r["page_labels"][0]}
+            )
         sys.stdout.write(buffer.getvalue())
     else:
         table = Table("criterion", "#", "score", "citation", "quote", show_lines=True)
         for r in rows:
-            table.add_row(r["criterion"], str(r["rank"]), f"{r['score']:.3f}", r["citation"], r["quote"])
+            table.add_row(
+                r["criterion"], str(r["rank"]), f"{r['score']:.3f}", r["citation"], r["quote"]
+            )
         out.print(table)
 
 
@@ -262,7 +278,9 @@ def search(
 
 @app.command()
 def sample(
-    folder: Annotated[Path, typer.Argument(help="where to write the sample report")] = Path("corpus"),
+    folder: Annotated[Path, typer.Argument(help="where to write the sample report")] = Path(
+        "corpus"
+    ),
 ) -> None:
     """Write the bundled sample report (a fictional automaker) as a PDF."""
     from analyzer.sample import SAMPLE_FILE_NAME, build_sample_report
@@ -286,10 +304,16 @@ def list_criteria(
     except CriteriaError as exc:
         fail(str(exc))
     if format is TableFormat.json:
-        data = {"name": cset.name, "version": cset.version, "criteria": [c.__dict__ for c in cset.criteria]}
+        data = {
+            "name": cset.name,
+            "version": cset.version,
+            "criteria": [c.__dict__ for c in cset.criteria],
+        }
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    table = Table("id", "section", "subsection", "name", title=f"{cset.title} (version {cset.version})")
+    table = Table(
+        "id", "section", "subsection", "name", title=f"{cset.title} (version {cset.version})"
+    )
     for c in cset.criteria:
         table.add_row(c.id, c.section, c.subsection, c.name)
     out.print(table)

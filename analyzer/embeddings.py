@@ -59,7 +59,9 @@ class TorchEmbedder:
         try:
             self.model = SentenceTransformer(location, device="cpu")
         except Exception as exc:  # hub lookups fail offline with many exception types
-            raise EmbeddingError(f"cannot load embedding model {model or display!r}: {exc}") from None
+            raise EmbeddingError(
+                f"cannot load embedding model {model or display!r}: {exc}"
+            ) from None
         self.name = f"{display}@torch"
         get_dim = getattr(self.model, "get_embedding_dimension", None)
         self.dimension = (get_dim or self.model.get_sentence_embedding_dimension)()

@@ -33,7 +33,9 @@ class PagePart:
     label: str | None
     start: int  # character offsets into that page's text
     end: int
-    boxes: list[list[float]] = field(default_factory=list)  # one box per line, [x0, top, x1, bottom]
+    boxes: list[list[float]] = field(
+        default_factory=list
+    )  # one box per line, [x0, top, x1, bottom]
 
 
 @dataclass

@@ -65,6 +65,11 @@ class Analyzer:
         self._scorer: Scorer | None = None
         self._terms = {c.id: criterion_terms(c) for c in self.criteria.criteria}
 
+    def prepare(self) -> Analyzer:
+        """Load the model and embed the criteria now rather than on the first report."""
+        _ = self.scorer
+        return self
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
@@ -101,7 +106,9 @@ class Analyzer:
         dim = next(iter(known.values())).shape[0] if known else 0
         return np.vstack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
 
-    def analyze(self, path: str | Path, meta: dict | None = None, progress: Progress | None = None) -> Result:
+    def analyze(
+        self, path: str | Path, meta: dict | None = None, progress: Progress | None = None
+    ) -> Result:
         """Analyse one report; on failure the result carries the error and nothing is stored."""
         path = Path(path)
         result = Result(path)
@@ -245,4 +252,3 @@ def peak_memory_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-

@@ -17,10 +17,14 @@ from analyzer.passages import PAGE_BREAK, Passage
 
 _SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
 _WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
-_STOP = set(
-    """a an and are as at be been by for from has have in is it its of on or our that the their
-    this to was we were will with which all any not no per such these those than more most also
-    into over under within across other only each both can may must should would""".split()
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        """a an and are as at be been by for from has have in is it its of on or our that the
+        their this to was we were will with which all any not no per such these those than
+        more most also into over under within across other only each both can may must
+        should would""",
+    )
 )
 MIN_QUOTE = 80
 MAX_QUOTE = 400
@@ -38,7 +42,9 @@ def terms(text: str) -> set[str]:
 
 
 def criterion_terms(criterion: Criterion) -> set[str]:
-    return terms(" ".join([criterion.name, criterion.definition, *criterion.queries, *criterion.examples]))
+    return terms(
+        " ".join([criterion.name, criterion.definition, *criterion.queries, *criterion.examples])
+    )
 
 
 def _page_segments(passage: Passage) -> list[tuple[int, int, int]]:

@@ -76,11 +76,15 @@ def find_document(db: Database, ref: str) -> dict:
         row = document_by_sha(db, file_sha256(path))
         if row:
             return row
-        raise StoreError(f"{ref}: this file has not been analysed yet (run: analyzer analyze {ref})")
+        raise StoreError(
+            f"{ref}: this file has not been analysed yet (run: analyzer analyze {ref})"
+        )
     rows = list(db["documents"].rows_where("file_name = ?", [path.name], order_by="id desc"))
     if rows:
         return rows[0]
-    raise StoreError(f"{ref}: no such document (give a document id or the path of an analysed file)")
+    raise StoreError(
+        f"{ref}: no such document (give a document id or the path of an analysed file)"
+    )
 
 
 def save_document(
@@ -108,7 +112,9 @@ def save_document(
     else:
         previous = list(
             db["documents"].rows_where(
-                "file_name = ? and sha256 != ?", [row["file_name"], row["sha256"]], order_by="id desc"
+                "file_name = ? and sha256 != ?",
+                [row["file_name"], row["sha256"]],
+                order_by="id desc",
             )
         )
         row["previous_version_id"] = previous[0]["id"] if previous else None
@@ -168,7 +174,10 @@ def cached_vectors(db: Database, hashes: Iterable[str], model: str) -> dict[str,
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        sql = f"select content_hash, vector from embeddings where model = ? and content_hash in ({marks})"
+        sql = (
+            "select content_hash, vector from embeddings "
+            f"where model = ? and content_hash in ({marks})"
+        )
         for content_hash, blob in db.execute(sql, [model, *chunk]).fetchall():
             found[content_hash] = from_blob(blob)
     return found
@@ -211,19 +220,28 @@ def save_criteria_set(db: Database, cset: CriteriaSet) -> None:
 
 
 def start_run(db: Database, file: str, command: str, settings: dict) -> int:
-    return db["runs"].insert(
-        {
-            "file": file,
-            "command": command,
-            "status": "running",
-            "settings": json.dumps(settings),
-            "started_at": now(),
-        }
-    ).last_pk
+    return (
+        db["runs"]
+        .insert(
+            {
+                "file": file,
+                "command": command,
+                "status": "running",
+                "settings": json.dumps(settings),
+                "started_at": now(),
+            }
+        )
+        .last_pk
+    )
 
 
 def finish_run(
-    db: Database, run_id: int, status: str, doc_id: int | None, stats: dict, error: str | None = None
+    db: Database,
+    run_id: int,
+    status: str,
+    doc_id: int | None,
+    stats: dict,
+    error: str | None = None,
 ) -> None:
     db["runs"].update(
         run_id,

@@ -50,7 +50,9 @@ def corpus() -> Path:
     return CORPUS
 
 
-def run_cli(*args: str, db: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, db: Path | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed `analyzer` console script, as a user would."""
     exe = shutil.which("analyzer")
     assert exe, "the analyzer command is not installed (pip install -e .)"

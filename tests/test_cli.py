@@ -44,7 +44,16 @@ def test_candidates_json_by_path_and_by_id(analysed):
     assert by_path == by_id
     assert len(by_id) == 200
     first = by_id[0]
-    for key in ("doc_id", "passage_id", "text", "pdf_pages", "page_labels", "criterion", "rank", "score"):
+    for key in (
+        "doc_id",
+        "passage_id",
+        "text",
+        "pdf_pages",
+        "page_labels",
+        "criterion",
+        "rank",
+        "score",
+    ):
         assert key in first
     assert {c["criterion"] for c in by_id} >= {"FF-ST-01", "HR-IP-01"}
 

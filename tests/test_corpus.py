@@ -120,13 +120,13 @@ def test_every_candidate_quote_is_on_the_page_it_cites(corpus_db):
 
 
 def test_every_passage_part_points_at_its_page_text(corpus_db):
-    pages = {
-        (r["document_id"], r["pdf_page"]): r["text"] for r in corpus_db["pages"].rows
-    }
+    pages = {(r["document_id"], r["pdf_page"]): r["text"] for r in corpus_db["pages"].rows}
     for row in corpus_db["passages"].rows:
         parts = json.loads(row["parts"])
         assert [p["pdf_page"] for p in parts] == sorted({p["pdf_page"] for p in parts})
-        assert row["first_page"] == parts[0]["pdf_page"] and row["last_page"] == parts[-1]["pdf_page"]
+        assert (
+            row["first_page"] == parts[0]["pdf_page"] and row["last_page"] == parts[-1]["pdf_page"]
+        )
         for part in parts:
             piece = pages[(row["document_id"], part["pdf_page"])][part["start"] : part["end"]]
             assert piece.strip() and piece in row["text"]

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from analyzer import store
+from analyzer.parsing import parse_pdf
 from analyzer.passages import split_passages
 from analyzer.pipeline import Analyzer, Settings
-from analyzer.parsing import parse_pdf
 from tests import pdf_factory
 
 
