@@ -85,18 +85,42 @@ def split_passages(
         keep_separator="end",
         strip_whitespace=True,
     )
-    passages: list[Passage] = []
+    spans: list[list[int]] = []
     cursor = 0
     for piece in splitter.split_text(full):
         begin = full.find(piece, cursor)
         if begin < 0:  # the splitter only strips whitespace, so this should not happen
             continue
-        end = begin + len(piece)
+        spans.append([begin, begin + len(piece)])
         cursor = begin + 1
+    passages: list[Passage] = []
+    for begin, end in _move_trailing_headings(full, spans):
         parts = _page_parts(pages, starts, begin, end)
         if parts:
-            passages.append(Passage(len(passages), piece, parts))
+            passages.append(Passage(len(passages), full[begin:end], parts))
     return passages
+
+
+_HEADING_TAIL = re.compile(r"\n\n([^\n]{1,80})$")
+
+
+def _move_trailing_headings(full: str, spans: list[list[int]]) -> list[list[int]]:
+    """Move a heading left dangling at a passage's end to the start of the next passage.
+
+    The splitter fills passages greedily, so a section heading can end one passage while
+    its section starts the next; the heading belongs with its section.
+    """
+    for k in range(len(spans) - 1):
+        begin, end = spans[k]
+        match = _HEADING_TAIL.search(full, begin, end)
+        if not match or match.start() == begin:
+            continue
+        if match.group(1).rstrip().endswith((".", ":", ";", ",")):
+            continue  # a short last sentence, not a heading
+        heading_start = match.start(1)
+        spans[k][1] = len(full[begin : match.start()].rstrip()) + begin
+        spans[k + 1][0] = min(spans[k + 1][0], heading_start)
+    return spans
 
 
 def _page_parts(pages: list[ParsedPage], starts: list[int], begin: int, end: int) -> list[PagePart]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from analyzer.criteria import Criterion
 from analyzer.passages import PAGE_BREAK, Passage
 
-_SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
+_BOUNDARY = re.compile(r"(?<=[.!?;])\s+|\n")  # "2.91" and "e.g." inside a sentence stay put
 _WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
 _STOP = frozenset(
     re.findall(
@@ -58,12 +58,23 @@ def _page_segments(passage: Passage) -> list[tuple[int, int, int]]:
     return segments
 
 
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _BOUNDARY.finditer(text):
+        if text[start : match.start()].strip():
+            spans.append((start, match.start()))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
 def best_quote(passage: Passage, wanted: set[str]) -> Quote:
     """The best-matching run of sentences (80-400 characters) on a single page."""
     best: tuple[float, int, int, int] | None = None
     for seg_start, seg_end, k in _page_segments(passage):
         text = passage.text[seg_start:seg_end]
-        sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+        sentences = _sentences(text)
         for i, (a, b) in enumerate(sentences):
             j = i
             while b - a < MIN_QUOTE and j + 1 < len(sentences):
@@ -71,6 +82,7 @@ def best_quote(passage: Passage, wanted: set[str]) -> Quote:
                 b = sentences[j][1]
             found = terms(text[a:b]) & wanted
             score = len(found) / math.sqrt(max(len(terms(text[a:b])), 1))
+            score *= min(1.0, (b - a) / MIN_QUOTE)  # a bare heading is no quote
             if best is None or score > best[0]:
                 best = (score, seg_start + a, seg_start + b, k)
     if best is None:
