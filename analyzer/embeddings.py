@@ -86,13 +86,15 @@ def get_embedder(model: str | None = None, backend: str | None = None) -> Embedd
             f"the onnx backend needs a local model folder; {location!r} is not one "
             "(use --backend torch for a model name)"
         )
-    from analyzer.onnx_embedder import OnnxEmbedder
+    from analyzer.onnx_embedder import EXPORT_VERSION, OnnxEmbedder
 
     try:
         embedder = OnnxEmbedder(location, CACHE_DIR / "onnx")
     except Exception as exc:
         raise EmbeddingError(f"cannot prepare ONNX model from {location}: {exc}") from None
-    embedder.name = f"{display}@onnx-int8"
+    # The export recipe's version is part of the name, so vectors of a changed recipe are
+    # never mixed with stored ones.
+    embedder.name = f"{display}@onnx-int8-v{EXPORT_VERSION}"
     return embedder
 
 
