@@ -13,6 +13,8 @@ import re
 import statistics
 from dataclasses import dataclass
 
+import numpy as np
+
 from analyzer.pdftext import SOFT_HYPHENS, Box, Word
 
 
@@ -21,9 +23,9 @@ class Line:
 
     __slots__ = ("words", "box")
 
-    def __init__(self, words: list[Word]):
+    def __init__(self, words: list[Word], box: Box | None = None):
         self.words = words
-        self.box: Box = (
+        self.box: Box = box or (
             min(w.box[0] for w in words),
             min(w.box[1] for w in words),
             max(w.box[2] for w in words),
@@ -64,18 +66,33 @@ def _height(box: Box) -> float:
 def group_lines(words: list[Word]) -> list[Line]:
     """Group words, in content order, into lines; a wide gap (a gutter) starts a new line."""
     lines: list[Line] = []
-    current: Line | None = None
+    current: list[Word] = []
+    p1 = p2 = p3 = 0.0  # box of the previous word (top, right, bottom)
+    l0 = l1 = l2 = l3 = 0.0  # box of the current line
     for word in words:
-        if current is not None:
-            prev = current.words[-1]
-            h = min(_height(prev.box), _height(word.box))
-            overlap = min(prev.box[3], word.box[3]) - max(prev.box[1], word.box[1])
-            gap = word.box[0] - prev.box[2]
+        b0, b1, b2, b3 = word.box
+        if current:
+            h = min(max(p3 - p1, 0.1), max(b3 - b1, 0.1))
+            overlap = (p3 if p3 < b3 else b3) - (p1 if p1 > b1 else b1)
+            gap = b0 - p2
             if overlap >= 0.5 * h and -0.5 * h <= gap <= 1.2 * max(h, 4.0):
                 current.append(word)
+                p1, p2, p3 = b1, b2, b3
+                if b0 < l0:
+                    l0 = b0
+                if b1 < l1:
+                    l1 = b1
+                if b2 > l2:
+                    l2 = b2
+                if b3 > l3:
+                    l3 = b3
                 continue
-        current = Line([word])
-        lines.append(current)
+            lines.append(Line(current, (l0, l1, l2, l3)))
+        current = [word]
+        p1, p2, p3 = b1, b2, b3
+        l0, l1, l2, l3 = b0, b1, b2, b3
+    if current:
+        lines.append(Line(current, (l0, l1, l2, l3)))
     return lines
 
 
@@ -89,12 +106,12 @@ def _find_gutter(lines: list[Line], x0: float, x1: float) -> tuple[float, float]
         return None
     step = 2.0
     n_bins = int(width / step) + 1
-    cover = [0] * n_bins
+    # How many lines cover each 2-pt column of the region (difference array, then cumsum).
+    delta = np.zeros(n_bins + 1, dtype=np.int32)
     for ln in lines:
-        a = max(0, int((ln.box[0] - x0) / step))
-        b = min(n_bins - 1, int((ln.box[2] - x0) / step))
-        for i in range(a, b + 1):
-            cover[i] += 1
+        delta[min(n_bins - 1, max(0, int((ln.box[0] - x0) / step)))] += 1
+        delta[min(n_bins - 1, max(0, int((ln.box[2] - x0) / step))) + 1] -= 1
+    cover = np.cumsum(delta[:n_bins]).tolist()
     # A few lines may cross the gutter: titles and full-width paragraphs cut it into bands.
     allowed = max(1, len(lines) // 8)
     lo, hi = int(0.2 * n_bins), int(0.8 * n_bins)
@@ -155,7 +172,6 @@ def reading_order(lines: list[Line], x0: float, x1: float, depth: int = 0) -> li
 
 _LOWER_START = re.compile(r"^[a-zà-öø-ÿß]")
 _HYPHEN_END = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]-$")
-_NO_SOFT_HYPHENS = str.maketrans("", "", SOFT_HYPHENS)
 
 
 def compose_text(lines: list[Line]) -> tuple[str, list[Span]]:
@@ -171,8 +187,10 @@ def compose_text(lines: list[Line]) -> tuple[str, list[Span]]:
     prev_soft = False
     for line in lines:
         for k, word in enumerate(line.words):
-            soft_end = word.text[-1] in SOFT_HYPHENS
-            text = word.text.translate(_NO_SOFT_HYPHENS)
+            text = word.text
+            soft_end = text[-1] in SOFT_HYPHENS  # pieces end at a soft hyphen, never hold one
+            if soft_end:
+                text = text[:-1]
             if prev_soft and text and not _LOWER_START.match(text):
                 # PDFium marks every line-end hyphen the same way; before a capital or a
                 # digit ("CO2-" / "Neutral") the hyphen is real and stays.

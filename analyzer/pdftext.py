@@ -89,7 +89,8 @@ def extract_page(pdf: pdfium.PdfDocument, index: int) -> RawPage:
         try:
             n_chars = textpage.count_chars()
             text = textpage.get_text_range(0, n_chars) if n_chars > 0 else ""
-            words = _words(textpage.raw, text, n_chars, left, bottom, to_display)
+            fast = None if rotation == 0 else to_display
+            words = _words(textpage.raw, text, n_chars, left, bottom, h0, fast)
         finally:
             textpage.close()
         images = _count_images(page) if len(words) < 5 else 0
@@ -98,7 +99,11 @@ def extract_page(pdf: pdfium.PdfDocument, index: int) -> RawPage:
         page.close()
 
 
-def _words(raw_textpage, text: str, n_chars: int, left: float, bottom: float, to_display):
+def _words(
+    raw_textpage, text: str, n_chars: int, left: float, bottom: float, h0: float, to_display
+):
+    """Words as (text, displayed box); `to_display` is None for unrotated pages (fast path)."""
+    page_top = bottom + h0
     if len(text) != n_chars:
         # Characters outside the BMP make the string and the char indices disagree;
         # fall back to asking PDFium for each character so indices stay aligned.
@@ -109,30 +114,37 @@ def _words(raw_textpage, text: str, n_chars: int, left: float, bottom: float, to
     rect_ref = ctypes.byref(rect)
     get_box = pdfium_c.FPDFText_GetLooseCharBox
     words: list[Word] = []
+    append = words.append
     last_end = 0
     for match in _PIECE.finditer(text):
         start, end = match.span()
-        gap = text[last_end:start]
-        # A piece that starts right after a soft hyphen continues the word on the next line.
-        line_break = "\n" in gap or "\r" in gap or (start > 0 and text[start - 1] in SOFT_HYPHENS)
+        # A line break in the gap, or a soft hyphen just before: the piece starts a new line.
+        line_break = (start - last_end != 1 or text[last_end] != " ") and (
+            "\n" in text[last_end:start]
+            or "\r" in text[last_end:start]
+            or (start > 0 and text[start - 1] in SOFT_HYPHENS)
+        )
         last_end = end
         if not get_box(raw_textpage, start, rect_ref):
             continue
-        x_a, y_a, x_b, y_b = (
-            rect.left - left,
-            rect.top - bottom,
-            rect.right - left,
-            rect.bottom - bottom,
-        )
+        x0, top, x1, bot = rect.left, rect.top, rect.right, rect.bottom
         if end - 1 != start and get_box(raw_textpage, end - 1, rect_ref):
-            x_a = min(x_a, rect.left - left)
-            x_b = max(x_b, rect.right - left)
-            y_a = max(y_a, rect.top - bottom)
-            y_b = min(y_b, rect.bottom - bottom)
-        p1 = to_display(x_a, y_a)
-        p2 = to_display(x_b, y_b)
-        box = (min(p1[0], p2[0]), min(p1[1], p2[1]), max(p1[0], p2[0]), max(p1[1], p2[1]))
+            x0b, topb, x1b, botb = rect.left, rect.top, rect.right, rect.bottom
+            if x0b < x0:
+                x0 = x0b
+            if x1b > x1:
+                x1 = x1b
+            if topb > top:
+                top = topb
+            if botb < bot:
+                bot = botb
+        if to_display is None:  # unrotated page: flip the y axis only
+            box = (x0 - left, page_top - top, x1 - left, page_top - bot)
+        else:
+            p1 = to_display(x0 - left, top - bottom)
+            p2 = to_display(x1 - left, bot - bottom)
+            box = (min(p1[0], p2[0]), min(p1[1], p2[1]), max(p1[0], p2[0]), max(p1[1], p2[1]))
         # The loose box spans the font's ascent to descent, so its height stands in for
         # the font size (which would cost one more call per word).
-        words.append(Word(match.group(), box, line_break, round(box[3] - box[1], 1)))
+        append(Word(match.group(), box, line_break, box[3] - box[1]))
     return words

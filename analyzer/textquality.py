@@ -17,9 +17,9 @@ NON_LATIN = "non_latin"
 MIN_LETTERS = 40  # below this a page has nothing worth citing (covers, photos, scans)
 
 _TOKEN = re.compile(r"\S+")
-_NON_SPACE = re.compile(r"\S")
+_SPACE = re.compile(r"\s+")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
 _URL = re.compile(r"\S*(?:https?://|www\.)\S*")
-_LETTER = re.compile(r"[^\W\d_]")
 _ASCII_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _PLAIN = re.compile(r"[A-Za-z0-9.,;:!?()\[\]'\"%/&+\-–—’‘“”•€$£]")
@@ -32,20 +32,20 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 def page_flags(text: str) -> list[str]:
     """Flags for one page's text: no_text, garbled, non_latin (empty list when fine)."""
-    visible = len(_NON_SPACE.findall(text))
+    visible = len(_SPACE.sub("", text))
     if visible >= MIN_LETTERS and is_garbled(text):
         return [GARBLED]
-    letters = len(_LETTER.findall(text))
+    letters = len(_NOT_LETTER.sub("", text))
     if letters < MIN_LETTERS:
         return [NO_TEXT]
-    if len(_CJK.findall(text)) > 0.3 * letters:
+    if len(text) - len(_CJK.sub("", text)) > 0.3 * letters:
         return [NON_LATIN]
     return []
 
 
 def is_garbled(text: str) -> bool:
     """Heuristic mojibake test: odd symbols, private-use glyphs, or vowel-less 'words'."""
-    visible = _NON_SPACE.findall(text)
+    visible = _SPACE.sub("", text)
     if not visible:
         return False
     if len(_CID.findall(text)) >= 5:
@@ -55,7 +55,7 @@ def is_garbled(text: str) -> bool:
     words = [w for w in _ASCII_WORD.findall(prose) if not w.isupper()]  # acronyms lack vowels
     if len(words) >= 30 and sum(1 for w in words if _VOWEL.search(w)) < 0.7 * len(words):
         return True
-    plain = len(_PLAIN.findall(text))
+    plain = len(visible) - len(_PLAIN.sub("", visible))
     if plain >= 0.9 * len(visible):
         return False  # nearly all ASCII letters, digits and punctuation: readable
     odd = 0
