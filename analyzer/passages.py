@@ -93,9 +93,10 @@ def split_passages(
             continue
         spans.append([begin, begin + len(piece)])
         cursor = begin + 1
+    span_ends = [[s.end for s in page.spans] for page in pages]
     passages: list[Passage] = []
     for begin, end in _move_trailing_headings(full, spans):
-        parts = _page_parts(pages, starts, begin, end)
+        parts = _page_parts(pages, starts, span_ends, begin, end)
         if parts:
             passages.append(Passage(len(passages), full[begin:end], parts))
     return passages
@@ -123,7 +124,13 @@ def _move_trailing_headings(full: str, spans: list[list[int]]) -> list[list[int]
     return spans
 
 
-def _page_parts(pages: list[ParsedPage], starts: list[int], begin: int, end: int) -> list[PagePart]:
+def _page_parts(
+    pages: list[ParsedPage],
+    starts: list[int],
+    span_ends: list[list[int]],
+    begin: int,
+    end: int,
+) -> list[PagePart]:
     first = bisect.bisect_right(starts, begin) - 1
     parts: list[PagePart] = []
     for k in range(first, len(pages)):
@@ -134,15 +141,21 @@ def _page_parts(pages: list[ParsedPage], starts: list[int], begin: int, end: int
         b = min(end - page_start, len(page.text))
         if b <= a or not page.text[a:b].strip():
             continue
-        boxes = line_boxes(page.spans, a, b)
+        boxes = line_boxes(page.spans, a, b, span_ends[k])
         x = boxes[0][0] if boxes else 0.0
         parts.append(PagePart(page.number, page.label_at(x), a, b, boxes))
     return parts
 
 
-def line_boxes(spans: list[Span], start: int, end: int) -> list[list[float]]:
-    """Boxes of the words in [start, end), merged into one box per line."""
-    ends = [s.end for s in spans]
+def line_boxes(
+    spans: list[Span], start: int, end: int, ends: list[int] | None = None
+) -> list[list[float]]:
+    """Boxes of the words in [start, end), merged into one box per line.
+
+    `ends` (the spans' end offsets) can be passed in when many ranges of one page are asked.
+    """
+    if ends is None:
+        ends = [s.end for s in spans]
     k = bisect.bisect_right(ends, start)
     boxes: list[list[float]] = []
     while k < len(spans) and spans[k].start < end:
