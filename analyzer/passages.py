@@ -67,7 +67,8 @@ def split_passages(
     doc: ParsedDocument, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP
 ) -> list[Passage]:
     """Cut the document into passages of about `size` characters with `overlap` shared."""
-    pages = [p for p in doc.pages if p.text.strip() and "no_text" not in p.flags]
+    # Unreadable pages give no passages: their "text" would only pollute the embeddings.
+    pages = [p for p in doc.pages if p.text.strip() and not {"no_text", "garbled"} & set(p.flags)]
     if not pages:
         return []
     starts: list[int] = []
