@@ -223,11 +223,17 @@ def candidates(
             )
         sys.stdout.write(buffer.getvalue())
     else:
-        table = Table("criterion", "#", "score", "citation", "quote", show_lines=True)
+        table = Table(show_lines=True, expand=True)
+        table.add_column("criterion", ratio=2)
+        table.add_column("#", no_wrap=True)
+        table.add_column("score", no_wrap=True)
+        table.add_column("citation", ratio=2)
+        table.add_column("quote", ratio=6)
         for r in rows:
-            table.add_row(
-                r["criterion"], str(r["rank"]), f"{r['score']:.3f}", r["citation"], r["quote"]
-            )
+            label = r["criterion"]
+            if r["rank"] == 1 and r.get("criterion_name"):
+                label += f"\n[dim]{r['criterion_name']}[/dim]"
+            table.add_row(label, str(r["rank"]), f"{r['score']:.3f}", r["citation"], r["quote"])
         out.print(table)
 
 

@@ -75,15 +75,28 @@ def passages(db: Database, ref: str) -> list[dict]:
     return [passage_record(doc["id"], r["id"], r["text"], json.loads(r["parts"])) for r in rows]
 
 
+def criterion_names(db: Database, version: str) -> dict[str, str]:
+    row = (
+        db["criteria_sets"].get(version)
+        if db["criteria_sets"].count_where("version = ?", [version])
+        else None
+    )
+    return {c["id"]: c["name"] for c in json.loads(row["content"])} if row else {}
+
+
 def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dict]:
     doc = store.find_document(db, ref)
     records = []
+    names: dict[str, str] = {}
     for r in store.candidate_rows(db, doc["id"], criterion):
+        if not names:
+            names = criterion_names(db, r["criteria_version"])
         parts = json.loads(r["passage_parts"])
         record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts)
         record.update(
             {
                 "criterion": r["criterion_id"],
+                "criterion_name": names.get(r["criterion_id"]),
                 "rank": r["rank"],
                 "score": r["score"],
                 "scorer": r["scorer"],
