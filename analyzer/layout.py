@@ -174,10 +174,13 @@ _LOWER_START = re.compile(r"^[a-zà-öø-ÿß]")
 _HYPHEN_END = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]-$")
 
 
-def compose_text(lines: list[Line]) -> tuple[str, list[Span]]:
-    """Join ordered lines into page text with paragraph breaks, joining line-end hyphenation."""
+def compose_text(lines: list[Line]) -> tuple[str, list[Span], list[Span]]:
+    """Join ordered lines into page text with paragraph breaks, joining line-end hyphenation.
+
+    Returns the text, a span per word and a span per line (offsets into the text, boxes).
+    """
     if not lines:
-        return "", []
+        return "", [], []
     body_size = statistics.median(ln.font_size for ln in lines) or 1.0
     parts: list[str] = []
     spans: list[Span] = []
@@ -185,7 +188,9 @@ def compose_text(lines: list[Line]) -> tuple[str, list[Span]]:
     prev_line: Line | None = None
     prev_text: str | None = None
     prev_soft = False
+    line_spans: list[Span] = []
     for line in lines:
+        first = len(spans)
         for k, word in enumerate(line.words):
             text = word.text
             soft_end = text[-1] in SOFT_HYPHENS  # pieces end at a soft hyphen, never hold one
@@ -214,8 +219,10 @@ def compose_text(lines: list[Line]) -> tuple[str, list[Span]]:
             spans.append(Span(pos, pos + len(text), word.box))
             pos += len(text)
             prev_text = text
+        if len(spans) > first:
+            line_spans.append(Span(spans[first].start, spans[-1].end, line.box))
         prev_line = line
-    return "".join(parts), spans
+    return "".join(parts), spans, line_spans
 
 
 def _line_separator(prev: Line | None, line: Line, body_size: float) -> str:

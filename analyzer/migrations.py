@@ -46,6 +46,7 @@ def m001_initial(db: Database) -> None:
             "width": float,
             "height": float,
             "text": str,
+            "lines": str,  # JSON list of [start, end, x0, top, x1, bottom] in reading order
             "flags": str,  # JSON list
             "label_regions": str,  # JSON list of [label, x0, x1] for spreads
         },

@@ -43,7 +43,8 @@ class ParsedPage:
     width: float
     height: float
     text: str
-    spans: list[Span]
+    spans: list[Span]  # one per word (half-words where hyphenation was joined)
+    lines: list[Span]  # one per line, in reading order
     label: str | None = None
     label_regions: list[LabelRegion] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -132,8 +133,8 @@ def build_pages(raw_pages: list[RawPage], pdf_labels: list[str]) -> list[ParsedP
     for raw, lines, folio in zip(raw_pages, lines_per_page, folios, strict=True):
         body = _strip_margins(raw, lines, repeated, folio)
         ordered = reading_order(body, 0.0, raw.width)
-        text, spans = compose_text(ordered)
-        page = ParsedPage(raw.number, raw.width, raw.height, text, spans)
+        text, spans, line_spans = compose_text(ordered)
+        page = ParsedPage(raw.number, raw.width, raw.height, text, spans, line_spans)
         if use_pdf_labels:
             page.label = pdf_labels[raw.number - 1] or None
         elif folio:

@@ -129,6 +129,9 @@ def save_document(
             "width": round(page.width, 2),
             "height": round(page.height, 2),
             "text": page.text,
+            "lines": json.dumps(
+                [[ln.start, ln.end, *(round(v, 1) for v in ln.box)] for ln in page.lines]
+            ),
             "flags": json.dumps(page.flags),
             "label_regions": json.dumps([[r.label, r.x0, r.x1] for r in page.label_regions]),
         }

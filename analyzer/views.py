@@ -150,8 +150,21 @@ def search(
     return results
 
 
+def page_ranges(pages: list[int]) -> str:
+    """[5, 6, 7, 9] -> '5-7, 9'."""
+    out: list[str] = []
+    for page in sorted(pages):
+        if out and "-" not in out[-1] and int(out[-1]) == page - 1:
+            out[-1] = f"{out[-1]}-{page}"
+        elif out and "-" in out[-1] and int(out[-1].split("-")[1]) == page - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{page}"
+        else:
+            out.append(str(page))
+    return ", ".join(out)
+
+
 def result_line(result) -> str:
-    flags = ", ".join(f"{k} on {len(v)} page(s)" for k, v in result.flags.items())
+    flags = "; ".join(f"{k} on p. {page_ranges(v)}" for k, v in result.flags.items())
     cached = result.passages - result.embedded
     parts = [
         f"{result.path.name}: document {result.doc_id}",

@@ -23,6 +23,11 @@ def test_two_columns_read_column_by_column(tmp_path):
     text = squash(page.text)
     expected = squash(" ".join([facts["title"], *facts["left"], *facts["right"]]))
     assert text == expected
+    lines = [page.text[ln.start : ln.end] for ln in page.lines]
+    assert lines == [facts["title"], *facts["left"], *facts["right"]]
+    left_x = {round(ln.box[0]) for ln in page.lines[1:8]}
+    right_x = {round(ln.box[0]) for ln in page.lines[8:]}
+    assert len(left_x) == 1 and len(right_x) == 1 and min(right_x) > max(left_x) + 100
 
 
 def test_pdf_page_labels_are_used(tmp_path):

@@ -42,6 +42,16 @@ def test_sample_report_gives_cited_candidates_for_every_criterion(analyzer, db, 
         assert cand["criteria_version"] == analyzer.criteria.version
 
 
+def test_pages_store_their_lines_with_boxes(analyzer, db, sample_pdf):
+    result = analyzer.analyze(sample_pdf)
+    for page in db["pages"].rows_where("document_id = ?", [result.doc_id]):
+        lines = json.loads(page["lines"])
+        assert lines, page["pdf_page"]
+        for start, end, x0, top, x1, bottom in lines:
+            assert page["text"][start:end].strip()
+            assert 0 <= x0 < x1 <= page["width"] + 1 and 0 <= top < bottom <= page["height"] + 1
+
+
 def test_passage_offsets_and_boxes_point_at_the_page_text(sample_pdf):
     doc = parse_pdf(sample_pdf)
     passages = split_passages(doc)
