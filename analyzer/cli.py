@@ -200,6 +200,9 @@ def candidates(
         fail(str(exc).strip("'"))
     if criterion and not rows:
         fail(f"no candidates for criterion {criterion!r} in document {doc}")
+    if not rows and format is CandidateFormat.table:
+        out.print(f"No candidates stored for document {doc}: it has no readable text.")
+        return
     if format is CandidateFormat.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     elif format is CandidateFormat.csv:

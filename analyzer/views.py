@@ -174,7 +174,10 @@ def result_line(result) -> str:
     ]
     if flags:
         parts.append(f"flagged: {flags}")
-    return ", ".join(parts)
+    line = ", ".join(parts)
+    if result.passages == 0:
+        line += " (no readable text: nothing to score; an OCR'd copy of the PDF would help)"
+    return line
 
 
 def summary_line(results: list, missing: int = 0) -> str:
