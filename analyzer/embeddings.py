@@ -10,7 +10,6 @@ fast on CPU; see benchmarks/results/embedding-quality.md for how close it stays)
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -104,9 +103,3 @@ def to_blob(vector: np.ndarray) -> bytes:
 
 def from_blob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float32)
-
-
-def stack(vectors: Sequence[np.ndarray], dimension: int) -> np.ndarray:
-    if not vectors:
-        return np.zeros((0, dimension), dtype=np.float32)
-    return np.vstack(vectors).astype(np.float32, copy=False)

@@ -42,10 +42,6 @@ class Line:
         return " ".join(w.text for w in self.words)
 
     @property
-    def height(self) -> float:
-        return self.box[3] - self.box[1]
-
-    @property
     def font_size(self) -> float:
         return self.words[0].font_size
 

@@ -32,7 +32,6 @@ class Word:
 
     text: str
     box: Box
-    line_break_before: bool  # PDFium put a line break between this word and the previous one
     font_size: float
 
 
@@ -44,8 +43,6 @@ class RawPage:
     width: float
     height: float
     words: list[Word]
-    char_count: int
-    image_count: int
 
 
 def _transform(rotation: int, w0: float, h0: float):
@@ -57,17 +54,6 @@ def _transform(rotation: int, w0: float, h0: float):
     if rotation == 270:
         return lambda x, y: (h0 - y, w0 - x)
     return lambda x, y: (x, h0 - y)
-
-
-def _count_images(page: pdfium.PdfPage) -> int:
-    n = pdfium_c.FPDFPage_CountObjects(page.raw)
-    images = 0
-    for i in range(n):
-        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM):
-            images += 1
-    return images
 
 
 def extract_page(pdf: pdfium.PdfDocument, index: int) -> RawPage:
@@ -93,8 +79,7 @@ def extract_page(pdf: pdfium.PdfDocument, index: int) -> RawPage:
             words = _words(textpage.raw, text, n_chars, left, bottom, h0, fast)
         finally:
             textpage.close()
-        images = _count_images(page) if len(words) < 5 else 0
-        return RawPage(index + 1, width, height, words, n_chars, images)
+        return RawPage(index + 1, width, height, words)
     finally:
         page.close()
 
@@ -115,16 +100,8 @@ def _words(
     get_box = pdfium_c.FPDFText_GetLooseCharBox
     words: list[Word] = []
     append = words.append
-    last_end = 0
     for match in _PIECE.finditer(text):
         start, end = match.span()
-        # A line break in the gap, or a soft hyphen just before: the piece starts a new line.
-        line_break = (start - last_end != 1 or text[last_end] != " ") and (
-            "\n" in text[last_end:start]
-            or "\r" in text[last_end:start]
-            or (start > 0 and text[start - 1] in SOFT_HYPHENS)
-        )
-        last_end = end
         if not get_box(raw_textpage, start, rect_ref):
             continue
         x0, top, x1, bot = rect.left, rect.top, rect.right, rect.bottom
@@ -146,5 +123,5 @@ def _words(
             box = (min(p1[0], p2[0]), min(p1[1], p2[1]), max(p1[0], p2[0]), max(p1[1], p2[1]))
         # The loose box spans the font's ascent to descent, so its height stands in for
         # the font size (which would cost one more call per word).
-        append(Word(match.group(), box, line_break, box[3] - box[1]))
+        append(Word(match.group(), box, box[3] - box[1]))
     return words

@@ -245,10 +245,3 @@ def stats_of(result: Result) -> dict:
         "reused": result.reused,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process in MB (Linux ru_maxrss is in KB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
