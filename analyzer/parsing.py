@@ -8,6 +8,7 @@ either in the PDF's page labels or in the folios printed in the margins.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -111,16 +112,22 @@ def parse_pdf(path: str | Path) -> ParsedDocument:
     """Parse every page of the PDF at path."""
     path = Path(path)
     pdf = open_pdf(path)
+    # Parsing makes ~100,000 small objects per report and no reference cycles; the cyclic
+    # garbage collector would only rescan them over and over (15-25% of the parse time).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         try:
             raw_pages = [extract_page(pdf, i) for i in range(len(pdf))]
         except pdfium.PdfiumError as exc:
             raise ParseError(f"damaged PDF: {exc}") from None
         pdf_labels = [pdf.get_page_label(i) or "" for i in range(len(pdf))]
+        pages = build_pages(raw_pages, pdf_labels)
     finally:
         pdf.close()
-    sha = file_sha256(path)
-    return ParsedDocument(path, sha, build_pages(raw_pages, pdf_labels))
+        if gc_was_enabled:
+            gc.enable()
+    return ParsedDocument(path, file_sha256(path), pages)
 
 
 def build_pages(raw_pages: list[RawPage], pdf_labels: list[str]) -> list[ParsedPage]:
