@@ -230,7 +230,7 @@ def candidates(
         table.add_column("criterion", ratio=2)
         table.add_column("#", no_wrap=True)
         table.add_column("score", no_wrap=True)
-        table.add_column("citation", ratio=2)
+        table.add_column("citation", no_wrap=True)
         table.add_column("quote", ratio=6)
         for r in rows:
             label = r["criterion"]
