@@ -33,9 +33,18 @@ class PagePart:
     label: str | None
     start: int  # character offsets into that page's text
     end: int
-    boxes: list[list[float]] = field(
-        default_factory=list
-    )  # one box per line, [x0, top, x1, bottom]
+    boxes: list[list[float]] = field(default_factory=list)  # per line: [x0, top, x1, bottom]
+    # On a spread (two printed pages on one PDF page): [page offset, printed label] where
+    # each printed page's text starts within this part, so a quote is cited to its half.
+    label_changes: list[list] = field(default_factory=list)
+
+    def label_at(self, offset: int) -> str | None:
+        """The printed page label at a character offset of the page text."""
+        label = self.label
+        for start, changed in self.label_changes:
+            if start <= offset:
+                label = changed
+        return label
 
 
 @dataclass
@@ -143,9 +152,29 @@ def _page_parts(
         if b <= a or not page.text[a:b].strip():
             continue
         boxes = line_boxes(page.spans, a, b, span_ends[k])
-        x = boxes[0][0] if boxes else 0.0
-        parts.append(PagePart(page.number, page.label_at(x), a, b, boxes))
+        part = PagePart(page.number, page.label, a, b, boxes)
+        if page.label_regions:
+            part.label_changes = _label_changes(page, a, b, span_ends[k])
+            present = {label for _, label in part.label_changes}
+            labels = [r.label for r in page.label_regions if r.label in present]
+            part.label = "-".join(labels) if labels else page.label
+        parts.append(part)
     return parts
+
+
+def _label_changes(page: ParsedPage, start: int, end: int, ends: list[int]) -> list[list]:
+    """Where, within [start, end) of a spread page, each printed page's text begins."""
+    changes: list[list] = []
+    k = bisect.bisect_right(ends, start)
+    while k < len(page.spans) and page.spans[k].start < end:
+        span = page.spans[k]
+        label = page.label_at((span.box[0] + span.box[2]) / 2)
+        if not changes or changes[-1][1] != label:
+            changes.append([max(span.start, start), label])
+        k += 1
+    if changes:
+        changes[0][0] = start
+    return changes
 
 
 def line_boxes(

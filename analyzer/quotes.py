@@ -87,13 +87,14 @@ def best_quote(passage: Passage, wanted: set[str]) -> Quote:
                 best = (score, seg_start + a, seg_start + b, k)
     if best is None:
         part = passage.parts[0]
-        return Quote(passage.text[:MAX_QUOTE].strip(), part.pdf_page, part.label)
+        return Quote(passage.text[:MAX_QUOTE].strip(), part.pdf_page, part.label_at(part.start))
     _, a, b, k = best
     quote = " ".join(passage.text[a:b].split())
     if len(quote) > MAX_QUOTE:
         quote = quote[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
     part = passage.parts[k]
-    return Quote(quote, part.pdf_page, part.label)
+    seg_start = _page_segments(passage)[k][0]
+    return Quote(quote, part.pdf_page, part.label_at(part.start + a - seg_start))
 
 
 def citation(pdf_page: int, label: str | None) -> str:

@@ -97,10 +97,26 @@ def test_porsche_spreads_cite_the_half_they_are_on(corpus_db):
         for part in json.loads(row["parts"]):
             page = pages[part["pdf_page"]]
             left, right = page["label"].split("-")
-            x0 = part["boxes"][0][0]
-            assert part["label"] == (left if x0 < page["width"] / 2 else right)
-            seen[part["pdf_page"]].add(part["label"])
+            halves = {left if box[0] < page["width"] / 2 else right for box in part["boxes"]}
+            assert part["label"] == "-".join(h for h in (left, right) if h in halves)
+            seen[part["pdf_page"]] |= halves
     assert seen[2] == {"66", "67"}
+    # Each candidate's quote is cited to the half of the spread it is printed on.
+    for cand in corpus_db["candidates"].rows_where("document_id = ?", [doc["id"]]):
+        page = pages[cand["pdf_page"]]
+        quote = cand["quote"].removesuffix(" …").split()
+        start = page_offset(page["text"], quote)
+        line = next(ln for ln in json.loads(page["lines"]) if ln[0] <= start < ln[1] + 1)
+        left, right = page["label"].split("-")
+        assert cand["page_label"] == (left if line[2] < page["width"] / 2 else right)
+
+
+def page_offset(text: str, words: list[str]) -> int:
+    """Offset in text where the words begin (whitespace may differ)."""
+    pattern = r"\s+".join(re.escape(w) for w in words[:6])
+    match = re.search(pattern, text)
+    assert match, words
+    return match.start()
 
 
 def test_every_candidate_quote_is_on_the_page_it_cites(corpus_db):
