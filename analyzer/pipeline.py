@@ -82,8 +82,12 @@ class Analyzer:
             self._scorer = ZeroShotScorer(self.criteria, self.embed_texts)
         return self._scorer
 
-    def embed_texts(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Vectors for texts, embedding only those not already stored for this model."""
+        return self._embed(texts)[0]
+
+    def _embed(self, texts: list[str], progress: Progress | None = None) -> tuple[np.ndarray, int]:
+        """(vectors, how many had to be embedded now)."""
         hashes = [content_hash(t) for t in texts]
         model = self.embedder.name
         known = store.cached_vectors(self.db, hashes, model)
@@ -102,9 +106,9 @@ class Analyzer:
             with self.db.atomic():
                 store.save_vectors(self.db, model, fresh)
             known.update(fresh)
-        self.last_embedded = len(todo)
-        dim = next(iter(known.values())).shape[0] if known else 0
-        return np.vstack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
+        if not hashes:
+            return np.zeros((0, 0), np.float32), 0
+        return np.vstack([known[h] for h in hashes]), len(todo)
 
     def analyze(
         self, path: str | Path, meta: dict | None = None, progress: Progress | None = None
@@ -154,8 +158,7 @@ class Analyzer:
             result.passages = len(passages)
 
             clock = time.perf_counter()
-            vectors = self.embed_texts([p.text for p in passages], progress)
-            result.embedded = self.last_embedded
+            vectors, result.embedded = self._embed([p.text for p in passages], progress)
             result.seconds["embed"] = time.perf_counter() - clock
             run_settings["model"] = self.embedder.name
 
