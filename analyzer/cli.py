@@ -303,6 +303,77 @@ def sample(
     out.print(f"wrote {path}", highlight=False)
 
 
+@app.command()
+def train(
+    csv_file: Annotated[Path, typer.Option("--csv", help="CSV of texts with 0/1 label columns")],
+    text_column: Annotated[str, typer.Option(help="column holding the text")],
+    group_column: Annotated[
+        str, typer.Option(help="column naming the source document (folds never split one)")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="folder to write the model and its card to")
+    ],
+    label_columns: Annotated[
+        str | None, typer.Option(help="comma-separated label columns (default: every 0/1 column)")
+    ] = None,
+    model: ModelOption = None,
+    backend: BackendOption = None,
+) -> None:
+    """Train evidence classifiers on a labelled CSV, with grouped cross-validated metrics."""
+    from analyzer.embeddings import get_embedder
+    from analyzer.evaluation import train_from_csv
+
+    if not csv_file.is_file():
+        fail(f"{csv_file}: no such file")
+    labels = [c.strip() for c in label_columns.split(",") if c.strip()] if label_columns else None
+    try:
+        card = train_from_csv(
+            csv_file, text_column, group_column, labels, out_dir, get_embedder(model, backend)
+        )
+    except (ValueError, EmbeddingError) as exc:
+        fail(str(exc) if str(csv_file) in str(exc) else f"{csv_file}: {exc}")
+    cv = card.get("cross_validation") or {}
+    line = f"wrote {out_dir}: {len(card.get('labels', []))} labels"
+    if cv.get("metrics"):
+        line += (
+            f"; {cv['method']}: macro F1 {cv['metrics']['macro_f1']:.3f} "
+            f"(TF-IDF baseline {cv['baseline_metrics']['macro_f1']:.3f})"
+        )
+    out.print(line, highlight=False)
+
+
+@app.command()
+def evaluate(
+    csv_file: Annotated[Path, typer.Option("--csv", help="held-out CSV with the same columns")],
+    model_dir: Annotated[Path, typer.Option("--model", help="folder written by analyzer train")],
+    format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    backend: BackendOption = None,
+) -> None:
+    """Precision, recall and F1 per label of a trained model on a held-out CSV."""
+    from analyzer.embeddings import get_embedder
+    from analyzer.evaluation import evaluate_csv
+
+    if not csv_file.is_file():
+        fail(f"{csv_file}: no such file")
+    if not (model_dir / "card.json").is_file():
+        fail(f"{model_dir}: not a model folder (no card.json)")
+    try:
+        embedder = get_embedder(None, backend)
+        report = evaluate_csv(csv_file, model_dir, embedder)
+    except (ValueError, EmbeddingError) as exc:
+        fail(str(exc) if str(csv_file) in str(exc) else f"{csv_file}: {exc}")
+    if format is TableFormat.json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table("label", "precision", "recall", "F1", "support")
+    for name, m in report["labels"].items():
+        table.add_row(
+            name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])
+        )
+    table.add_row("macro", "", "", f"{report['macro_f1']:.3f}", "")
+    out.print(table)
+
+
 @app.command(name="criteria")
 def list_criteria(
     criteria: Annotated[str | None, typer.Option(help="criteria set name or YAML file")] = None,
