@@ -212,6 +212,7 @@ def candidates(
             "criterion",
             "rank",
             "score",
+            "level",
             "citation",
             "pdf_pages",
             "page_labels",
@@ -230,13 +231,21 @@ def candidates(
         table.add_column("criterion", ratio=2)
         table.add_column("#", no_wrap=True)
         table.add_column("score", no_wrap=True)
+        table.add_column("level", no_wrap=True)
         table.add_column("citation", no_wrap=True)
         table.add_column("quote", ratio=6)
         for r in rows:
             label = r["criterion"]
             if r["rank"] == 1 and r.get("criterion_name"):
                 label += f"\n[dim]{r['criterion_name']}[/dim]"
-            table.add_row(label, str(r["rank"]), f"{r['score']:.3f}", r["citation"], r["quote"])
+            table.add_row(
+                label,
+                str(r["rank"]),
+                f"{r['score']:.3f}",
+                str(r["level"]),
+                r["citation"],
+                r["quote"],
+            )
         out.print(table)
 
 

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from analyzer import store
 from analyzer.embeddings import from_blob, get_embedder
+from analyzer.levels import suggest_level
 from analyzer.quotes import citation
 
 
@@ -106,6 +107,11 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
                 "citation": citation(r["pdf_page"], r["page_label"]),
                 "criteria_version": r["criteria_version"],
             }
+        )
+        # The level the quote would earn if it is on topic (decision rules, cue words shown).
+        suggestion = suggest_level(r["quote"])
+        record.update(
+            {"level": suggestion.level, "level_reason": suggestion.reason, "cues": suggestion.cues}
         )
         records.append(record)
     return records

@@ -56,6 +56,8 @@ def test_candidates_json_by_path_and_by_id(analysed):
     ):
         assert key in first
     assert {c["criterion"] for c in by_id} >= {"FF-ST-01", "HR-IP-01"}
+    assert all(c["level"] in (0, 1, 2) and isinstance(c["cues"], dict) for c in by_id)
+    assert {c["level"] for c in by_id} >= {1, 2}, "the sample has both commitments and results"
 
 
 def test_candidates_for_one_criterion_cite_printed_and_pdf_page(analysed):
