@@ -230,6 +230,7 @@ def candidates(
         table = Table(show_lines=True, expand=True)
         table.add_column("criterion", ratio=2)
         table.add_column("#", no_wrap=True)
+        table.add_column("id", no_wrap=True)
         table.add_column("score", no_wrap=True)
         table.add_column("level", no_wrap=True)
         table.add_column("citation", no_wrap=True)
@@ -241,6 +242,7 @@ def candidates(
             table.add_row(
                 label,
                 str(r["rank"]),
+                str(r["candidate_id"]),
                 f"{r['score']:.3f}",
                 str(r["level"]),
                 r["citation"],
@@ -381,6 +383,47 @@ def evaluate(
         )
     table.add_row("macro", "", "", f"{report['macro_f1']:.3f}", "")
     out.print(table)
+
+
+class Action(StrEnum):
+    accept = "accept"
+    reject = "reject"
+    correct = "correct"
+
+
+@app.command()
+def decide(
+    candidate_id: Annotated[int, typer.Argument(help="candidate id (see analyzer candidates)")],
+    action: Annotated[Action, typer.Argument(help="accept, reject or correct")],
+    reviewer: Annotated[str, typer.Option("--by", help="who decides")],
+    level: Annotated[int | None, typer.Option(help="evidence level 0, 1 or 2")] = None,
+    criterion: Annotated[str | None, typer.Option(help="move it to this criterion")] = None,
+    quote: Annotated[str | None, typer.Option(help="the exact supporting sentence")] = None,
+    comment: Annotated[str | None, typer.Option(help="a note for the record")] = None,
+    db: DbOption = None,
+) -> None:
+    """Record a reviewer's decision on a candidate (kept with who and when)."""
+    from analyzer.decisions import DecisionError, record_decision
+
+    try:
+        decision_id = record_decision(
+            _db(db), candidate_id, action.value, reviewer, level, criterion, quote, comment
+        )
+    except DecisionError as exc:
+        fail(str(exc))
+    out.print(f"decision {decision_id}: {action.value} candidate {candidate_id}", highlight=False)
+
+
+@app.command(name="export-labels")
+def export_labels(
+    path: Annotated[Path, typer.Argument(help="JSON-lines file to write")],
+    db: DbOption = None,
+) -> None:
+    """Write reviewer decisions as training labels (a rejection is a hard negative)."""
+    from analyzer.decisions import export_labels as export
+
+    count = export(_db(db), path)
+    out.print(f"wrote {count} label(s) to {path}", highlight=False)
 
 
 @app.command(name="criteria")

@@ -133,3 +133,35 @@ def m001_initial(db: Database) -> None:
     db["candidates"].create_index(
         ["document_id", "criteria_version", "criterion_id", "rank"], unique=True
     )
+
+
+@migrations()
+def m002_decisions(db: Database) -> None:
+    """Reviewer decisions on candidates: who decided what, when, under which criteria."""
+    db["decisions"].create(
+        {
+            "id": int,
+            # Candidates and passages are rebuilt when a report is re-analysed, so a decision
+            # keeps its own copy of what it was about (no foreign keys to them).
+            "candidate_id": int,  # null when a reviewer adds a passage the model missed
+            "document_id": int,
+            "passage_id": int,
+            "passage_hash": str,
+            "passage_text": str,
+            "pdf_page": int,
+            "page_label": str,
+            "criterion_id": str,  # the criterion the decision is about (after any correction)
+            "criteria_version": str,
+            "action": str,  # accept, reject, correct
+            "level": int,  # the level the reviewer set, where known
+            "original_criterion_id": str,  # set when the reviewer moved it to another criterion
+            "quote": str,  # the exact supporting sentence, where the reviewer edited it
+            "comment": str,
+            "reviewer": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"document_id", "passage_id", "criterion_id", "action", "reviewer"},
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["decisions"].create_index(["document_id", "criterion_id"])

@@ -96,6 +96,7 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
         record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts)
         record.update(
             {
+                "candidate_id": r["id"],
                 "criterion": r["criterion_id"],
                 "criterion_name": names.get(r["criterion_id"]),
                 "rank": r["rank"],
