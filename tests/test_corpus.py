@@ -147,3 +147,13 @@ def test_every_passage_part_points_at_its_page_text(corpus_db):
             piece = pages[(row["document_id"], part["pdf_page"])][part["start"] : part["end"]]
             assert piece.strip() and piece in row["text"]
             assert part["boxes"], "every part has the boxes of its text"
+
+
+def test_seed_label_quotes_are_on_their_pages(corpus_db):
+    from tests.test_labels import load_seed
+
+    docs = {d["sha256"]: d for d in corpus_db["documents"].rows}
+    for label in load_seed():
+        doc = docs[label["source"]["document_sha256"]]
+        page = pages_of(corpus_db, doc["id"])[label["source"]["pdf_page"]]
+        assert squash(label["text"]) in squash(page["text"]), label
