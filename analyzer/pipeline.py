@@ -22,7 +22,7 @@ from analyzer.embeddings import Embedder, get_embedder
 from analyzer.parsing import PARSER_VERSION, ParseError, file_sha256, parse_pdf
 from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, Passage, content_hash, split_passages
 from analyzer.quotes import best_quote, criterion_terms
-from analyzer.scoring import Scorer, ZeroShotScorer
+from analyzer.scoring import HybridScorer, Scorer
 
 DEFAULT_TOP_K = 5
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -79,7 +79,7 @@ class Analyzer:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            self._scorer = ZeroShotScorer(self.criteria, self.embed_texts)
+            self._scorer = HybridScorer(self.criteria, self.embed_texts)
         return self._scorer
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -163,7 +163,7 @@ class Analyzer:
             run_settings["model"] = self.embedder.name
 
             clock = time.perf_counter()
-            scores = self.scorer.score(vectors)
+            scores = self.scorer.score([p.text for p in passages], vectors)
             result.seconds["score"] = time.perf_counter() - clock
 
             clock = time.perf_counter()
