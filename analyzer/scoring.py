@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from analyzer.criteria import CriteriaSet, Criterion
 
@@ -88,13 +89,12 @@ class HybridScorer:
         semantic = self.zero_shot.score(texts, vectors)
         if len(texts) < 2:
             return semantic
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
+        tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english")
         try:
-            tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit(texts)
+            passages = tfidf.fit_transform(texts)
         except ValueError:  # no usable words at all (e.g. only numbers)
             return semantic
-        lexical = (tfidf.transform(texts) @ tfidf.transform(self.criterion_texts).T).toarray()
+        lexical = (passages @ tfidf.transform(self.criterion_texts).T).toarray()
         return _zscore(semantic) + _zscore(lexical.astype(np.float32))
 
 
