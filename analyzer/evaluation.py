@@ -8,7 +8,6 @@ plain TF-IDF + logistic regression baseline on exactly the same folds.
 from __future__ import annotations
 
 import csv
-import hashlib
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
 from analyzer.classifier import EvidenceClassifier
+from analyzer.parsing import file_sha256
 
 
 @dataclass
@@ -29,14 +29,6 @@ class LabelledSet:
     groups: list[str]
     labels: list[str]
     sha256: str
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_labelled_csv(

@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
+
 from analyzer.classifier import EvidenceClassifier
 from analyzer.embeddings import get_embedder
 from analyzer.evaluation import grouped_cv, read_labelled_csv
@@ -32,16 +34,6 @@ VARIANTS = {
     "TF-IDF only, tuned thresholds": dict(features="tfidf"),
     "TF-IDF only, cut at 0.5 (= baseline)": dict(features="tfidf", threshold=0.5, calibrate=False),
 }
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `{command}`",
-        f"- machine: {os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}",
+        f"- machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}",
         f"- data: `{Path(args.csv).name}`, {n} sentences from {len(set(data.groups))} "
         f"statements, {len(data.labels)} labels, sha256 `{data.sha256[:16]}...`",
         f"- folds: GroupKFold({args.folds}) by `{args.group_column}` (no statement in both "

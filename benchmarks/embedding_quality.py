@@ -39,6 +39,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
+
 from analyzer.onnx_embedder import META_FILE, OnnxEmbedder  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -164,24 +166,6 @@ def psi_total() -> int | None:
     except OSError:
         return None
     return int(dict(f.split("=") for f in line.split()[1:])["total"])
-
-
-def cpu_model() -> str:
-    name, family, model = platform.processor() or "unknown CPU", None, None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            key, value = key.strip(), value.strip()
-            if key == "model name":
-                name = value
-                break
-            if key == "cpu family":
-                family = value
-            elif key == "model":
-                model = value
-    except OSError:
-        pass
-    return f"{name} (family {family}, model {model})" if family else name
 
 
 def time_rounds(

@@ -23,6 +23,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
+
 from analyzer.embeddings import get_embedder  # noqa: E402
 from analyzer.parsing import parse_pdf  # noqa: E402
 from analyzer.passages import split_passages  # noqa: E402
@@ -30,16 +32,6 @@ from analyzer.pipeline import Analyzer, Settings  # noqa: E402
 from analyzer.store import open_db  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def peak_mb() -> float:
