@@ -189,6 +189,7 @@ def documents(
 def candidates(
     doc: Annotated[str, typer.Argument(help="document id or path of an analysed file")],
     criterion: Annotated[str | None, typer.Option(help="only this criterion id")] = None,
+    top: Annotated[int | None, typer.Option(help="only the best N per criterion")] = None,
     format: Annotated[CandidateFormat, typer.Option("--format", "-f")] = CandidateFormat.table,
     db: DbOption = None,
 ) -> None:
@@ -196,6 +197,8 @@ def candidates(
     database = _db(db)
     try:
         rows = views.candidates(database, doc, criterion)
+        if top is not None:
+            rows = [r for r in rows if r["rank"] <= top]
     except (StoreError, KeyError) as exc:
         fail(str(exc).strip("'"))
     if criterion and not rows:
@@ -228,26 +231,16 @@ def candidates(
         sys.stdout.write(buffer.getvalue())
     else:
         table = Table(show_lines=True, expand=True)
-        table.add_column("criterion", ratio=2)
-        table.add_column("#", no_wrap=True)
-        table.add_column("id", no_wrap=True)
+        table.add_column("criterion", min_width=11, ratio=1)
         table.add_column("score", no_wrap=True)
-        table.add_column("level", no_wrap=True)
+        table.add_column("lvl", no_wrap=True)
         table.add_column("citation", no_wrap=True)
-        table.add_column("quote", ratio=6)
+        table.add_column("quote", ratio=3)
         for r in rows:
-            label = r["criterion"]
+            label = f"{r['criterion']} #{r['rank']}\n[dim]id {r['candidate_id']}[/dim]"
             if r["rank"] == 1 and r.get("criterion_name"):
                 label += f"\n[dim]{r['criterion_name']}[/dim]"
-            table.add_row(
-                label,
-                str(r["rank"]),
-                str(r["candidate_id"]),
-                f"{r['score']:.3f}",
-                str(r["level"]),
-                r["citation"],
-                r["quote"],
-            )
+            table.add_row(label, f"{r['score']:.2f}", str(r["level"]), r["citation"], r["quote"])
         out.print(table)
 
 

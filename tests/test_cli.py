@@ -72,6 +72,8 @@ def test_candidates_for_one_criterion_cite_printed_and_pdf_page(analysed):
     assert top["citation"] == f"p. {label} (PDF p. {page})"
     table = run_cli("candidates", "1", "--criterion", "FF-ST-01", db=db)
     assert table.returncode == 0 and "(PDF p." in table.stdout
+    best = json.loads(run_cli("candidates", "1", "--top", "1", "-f", "json", db=db).stdout)
+    assert len(best) == 40 and {r["rank"] for r in best} == {1}
 
 
 def test_candidates_csv(analysed):
