@@ -176,3 +176,14 @@ def test_not_a_database_is_refused(tmp_path):
     proc = run_cli("documents", db=bogus)
     assert proc.returncode == 1 and "not an SQLite database" in proc.stderr
     assert bogus.read_text() == "hello"
+
+
+def test_criteria_set_is_listed_with_its_version():
+    proc = run_cli("criteria", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["name"] == "ltc" and len(data["version"]) == 12
+    assert len(data["criteria"]) == 40
+    assert all(c["queries"] and c["levels"] for c in data["criteria"])
+    bad = run_cli("criteria", "--criteria", "nope.yaml")
+    assert bad.returncode == 1 and "nope.yaml: criteria file not found" in bad.stderr
