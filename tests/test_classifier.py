@@ -129,16 +129,20 @@ def test_csv_errors_name_the_problem(tmp_path):
         read_labelled_csv(bad, "text", None, "doc")
 
 
+def dev_rows() -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the AIMS.au dev CSV."""
+    with open(DEV_CSV, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        return next(reader), list(reader)
+
+
 @pytest.mark.slow
 def test_train_save_load_evaluate_round_trip(tmp_path):
     if not DEV_CSV.exists():
         pytest.skip(f"round trip skipped: {DEV_CSV} is absent (it sits beside the repository)")
     from analyzer.embeddings import get_embedder
 
-    with open(DEV_CSV, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        rows = list(reader)
+    header, rows = dev_rows()
     by_doc: dict[str, list] = {}
     for row in rows:
         by_doc.setdefault(row[0], []).append(row)
@@ -184,10 +188,7 @@ def test_train_and_evaluate_through_the_cli(tmp_path):
         pytest.skip(f"CLI round trip skipped: {DEV_CSV} is absent (it sits beside the repository)")
     from tests.conftest import run_cli
 
-    with open(DEV_CSV, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        rows = list(reader)
+    header, rows = dev_rows()
     keep = sorted({r[0] for r in rows})[:6]
     small = _write_csv(tmp_path / "small.csv", header, [r for r in rows if r[0] in keep])
     out = tmp_path / "model"
