@@ -165,3 +165,13 @@ def m002_decisions(db: Database) -> None:
         foreign_keys=[("document_id", "documents", "id")],
     )
     db["decisions"].create_index(["document_id", "criterion_id"])
+
+
+@migrations()
+def m003_candidate_probability(db: Database) -> None:
+    """Trained classifiers give each candidate a calibrated probability and a verdict."""
+    db["candidates"].add_column("probability", float)  # null when no trained model scored it
+    db["candidates"].add_column("threshold", float)  # the model's evidence threshold
+    db["candidates"].add_column("level", int)  # suggested level 0/1/2 (decision rules)
+    db["candidates"].add_column("level_reason", str)
+    db["candidates"].add_column("cues", str)  # JSON list of the cue words behind the level
