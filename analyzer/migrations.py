@@ -175,3 +175,21 @@ def m003_candidate_probability(db: Database) -> None:
     db["candidates"].add_column("level", int)  # suggested level 0/1/2 (decision rules)
     db["candidates"].add_column("level_reason", str)
     db["candidates"].add_column("cues", str)  # JSON list of the cue words behind the level
+
+
+@migrations()
+def m005_seasons_and_eligibility(db: Database) -> None:
+    """Scorecards count evidence per season, only from documents eligible for it."""
+    db["documents"].add_column("publication_date", str)  # ISO date; null when not recorded
+    db["documents"].add_column("subsidiary_only", int)  # 1: about a subsidiary, not the group
+    db["documents"].add_column("season", str)  # the season it counts for; null: fiscal year
+    db["seasons"].create(
+        {
+            "season": str,
+            "cutoff": str,  # ISO date: documents published later count next season
+            "window_start": str,  # ISO date: documents published earlier are too old
+            "note": str,
+            "created_at": str,
+        },
+        pk="season",
+    )
