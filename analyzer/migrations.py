@@ -193,3 +193,57 @@ def m005_seasons_and_eligibility(db: Database) -> None:
         },
         pk="season",
     )
+
+
+@migrations()
+def m004_accounts_and_review(db: Database) -> None:
+    """Accounts, settings, uploads and the review audit trail (undo, before-state, adjudication)."""
+    db["users"].create(
+        {
+            "id": int,
+            "username": str,
+            "password_hash": str,  # argon2
+            "role": str,  # analyst, reviewer, admin
+            "created_at": str,
+            "disabled": int,  # 1 = may not log in; users are never deleted
+        },
+        pk="id",
+        not_null={"username", "password_hash", "role"},
+    )
+    db["users"].create_index(["username"], unique=True)
+    # Key-value settings: the session secret, four-eyes per criteria version ("four_eyes:<v>").
+    db["settings"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+    db["uploads"].create(
+        {
+            "id": int,
+            "sha256": str,  # also the stored file's name: the client's name is never a path
+            "file_name": str,  # the client's name, for display only
+            "stored_path": str,
+            "size": int,
+            "company": str,
+            "fiscal_year": str,
+            "report_type": str,
+            "status": str,  # queued, running, done, failed
+            "stage": str,
+            "done": int,
+            "total": int,
+            "pages": int,
+            "passages": int,
+            "embedded": int,
+            "candidates": int,
+            "document_id": int,
+            "error": str,
+            "uploaded_by": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["uploads"].create_index(["sha256"])
+    # undo is a new row pointing at the decision it reverts; `previous_state` is the candidate's
+    # state (criterion, level, quote) just before the decision; adjudication settles a dispute.
+    db["decisions"].add_column("reverts_id", int)
+    db["decisions"].add_column("previous_state", str)
+    db["decisions"].add_column("adjudication", int)
+    db["decisions"].create_index(["candidate_id"])
+    db["decisions"].create_index(["passage_hash"])
