@@ -453,3 +453,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+from analyzer import cli_report  # noqa: E402
+
+app.command(name="report")(cli_report.report)
+app.add_typer(cli_report.season_app, name="season")
+app.add_typer(cli_report.document_app, name="document")

@@ -1,0 +1,80 @@
+"""HTML reports from Jinja2 templates: a company's scorecard, the leaderboard, the
+evidence pack sent to a company for its right of reply. Print CSS makes each a clean PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from analyzer import store
+from analyzer.scorecard.charts import bars_svg, heatmap_svg, ranked
+from analyzer.scorecard.records import LEVEL_WORDS, breakdown_rows, structure
+from analyzer.scorecard.scores import Scorecard
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.globals["level_word"] = lambda n: LEVEL_WORDS.get(n, str(n))
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a company name: 'Volkswagen AG (Group)' -> 'volkswagen-ag-group'."""
+    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in name)
+    return "-".join(part for part in out.split("-") if part) or "company"
+
+
+def _common(card: Scorecard) -> dict:
+    return {
+        "generated_at": store.now(),
+        "criteria_version": card.criteria_set.version,
+        "section_names": card.criteria_set.scoring.section_names,
+    }
+
+
+def company_html(card: Scorecard) -> str:
+    cset = card.criteria_set
+    by_sub: dict[tuple[str, str], list] = {}
+    for cs in card.criteria:
+        by_sub.setdefault((cs.criterion.section, cs.criterion.subsection), []).append(cs)
+    previous_rows = (
+        {r["key"]: r for r in breakdown_rows(cset, card.previous.confirmed)}
+        if card.previous
+        else None
+    )
+    return _env.get_template("company.html.j2").render(
+        card=card,
+        rows=breakdown_rows(cset, card.draft),
+        confirmed_rows={r["key"]: r for r in breakdown_rows(cset, card.confirmed)},
+        previous_rows=previous_rows,
+        sections=structure(cset),
+        by_sub=by_sub,
+        **_common(card),
+    )
+
+
+def pack_html(card: Scorecard) -> str:
+    return _env.get_template("pack.html.j2").render(
+        card=card, rows=breakdown_rows(card.criteria_set, card.draft), **_common(card)
+    )
+
+
+def leaderboard_html(cards: list[Scorecard], season: str, season_row: dict | None) -> str:
+    common = _common(cards[0]) if cards else {"generated_at": store.now()}
+    names = common.get("section_names", {})
+    return _env.get_template("leaderboard.html.j2").render(
+        cards=ranked(cards),
+        season=season,
+        season_row=season_row,
+        sections=list(names.items()),
+        links={c.company: f"{slug(c.company)}-{season}.html" for c in cards},
+        bars=bars_svg(cards),
+        heat_confirmed=heatmap_svg(cards, "confirmed"),
+        heat_draft=heatmap_svg(cards, "draft"),
+        **common,
+    )

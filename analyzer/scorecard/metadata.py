@@ -1,0 +1,106 @@
+"""What a scorecard needs to know about a document beyond its text: who, which season,
+when it was published and whether it is about a subsidiary only.
+
+Set one document at a time, or many from a CSV with a ``file`` column (file name) and any
+of company, fiscal_year, season, publication_date, subsidiary_only.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from analyzer import store
+from analyzer.scorecard.seasons import SeasonError, normalise_season, parse_date
+
+_TRUE = {"1", "true", "yes", "y", "subsidiary"}
+_FALSE = {"", "0", "false", "no", "n", "group"}
+
+
+def set_document(
+    db: Database,
+    doc_id: int,
+    *,
+    company: str | None = None,
+    fiscal_year: str | None = None,
+    season: str | None = None,
+    published: str | None = None,
+    subsidiary_only: bool | None = None,
+) -> dict:
+    """Update the given fields of one document; returns the updated row."""
+    update: dict = {}
+    if company is not None:
+        if not company.strip():
+            raise SeasonError("the company name is empty")
+        update["company"] = company.strip()
+    if fiscal_year is not None:
+        update["fiscal_year"] = fiscal_year.strip() or None
+    if season is not None:
+        update["season"] = normalise_season(season)
+    if published is not None:
+        update["publication_date"] = parse_date(published, "publication date")
+    if subsidiary_only is not None:
+        update["subsidiary_only"] = int(subsidiary_only)
+    if update:
+        update["updated_at"] = store.now()
+        db["documents"].update(doc_id, update)
+    return db["documents"].get(doc_id)
+
+
+def _flag(value: str, where: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SeasonError(f"{where}: subsidiary_only {value!r} is not yes/no")
+
+
+def import_metadata(
+    db: Database, path: str | Path, season: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Apply a metadata CSV; ``season`` overrides every row's. Returns (updated, not stored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeasonError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SeasonError(f"{path}: not a readable CSV ({exc})") from None
+    if not rows or "file" not in rows[0]:
+        raise SeasonError(f"{path}: expected a CSV with a 'file' column (the PDF's file name)")
+    by_name: dict[str, list[int]] = {}
+    for doc in db["documents"].rows_where(order_by="id"):
+        by_name.setdefault(doc["file_name"], []).append(doc["id"])
+    updated, missing = [], []
+    plans = []
+    for n, row in enumerate(rows, start=2):
+        name = Path(row["file"].strip()).name
+        if name not in by_name:
+            missing.append(name)
+            continue
+        where = f"{path}, line {n}"
+        fields = {
+            "company": (row.get("company") or "").strip() or None,
+            "fiscal_year": (row.get("fiscal_year") or "").strip() or None,
+            "season": season or (row.get("season") or "").strip() or None,
+            "published": (row.get("publication_date") or "").strip() or None,
+            "subsidiary_only": _flag(row["subsidiary_only"], where)
+            if row.get("subsidiary_only") is not None
+            else None,
+        }
+        if fields["published"]:
+            try:
+                parse_date(fields["published"], "publication date")
+            except SeasonError as exc:
+                raise SeasonError(f"{where}: {exc}") from None
+        plans.append((name, fields))
+    with db.atomic():  # every line is checked before anything is written
+        for name, fields in plans:
+            for doc_id in by_name[name]:
+                set_document(db, doc_id, **fields)
+            updated.append(name)
+    return updated, missing

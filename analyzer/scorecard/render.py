@@ -1,0 +1,93 @@
+"""One entry point for every report: ``render_report`` gives (bytes, mimetype, file name),
+which the CLI writes to reports/ and the web app can send as a download."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from analyzer.criteria import CriteriaSet
+from analyzer.scorecard import export, html
+from analyzer.scorecard.scores import Scorecard, build_scorecards
+from analyzer.scorecard.seasons import (
+    SeasonError,
+    companies,
+    get_season,
+    normalise_season,
+    resolve_company,
+)
+
+FORMATS = ("html", "pack", "csv", "xlsx", "json")
+MIMETYPES = {
+    "html": "text/html; charset=utf-8",
+    "pack": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+class ReportError(Exception):
+    """A report that cannot be made (unknown format, season or company); says why."""
+
+
+def scorecards_for(
+    db: Database, season: str, company: str | None = None, cset: CriteriaSet | None = None
+) -> tuple[str, str | None, list[Scorecard]]:
+    """(season, resolved company or None, scorecards); raises ReportError when empty."""
+    name = normalise_season(season)
+    if not name:
+        raise ReportError("give a season, e.g. 2025")
+    try:
+        resolved = resolve_company(db, name, company) if company else None
+    except SeasonError as exc:
+        raise ReportError(str(exc)) from None
+    if not companies(db, name):
+        raise ReportError(
+            f"no documents with a company in season {name} (set them with "
+            "analyzer document set DOC --company NAME --season SEASON)"
+        )
+    return name, resolved, build_scorecards(db, name, resolved, cset)
+
+
+def file_name(season: str, company: str | None, fmt: str) -> str:
+    ext = "html" if fmt == "pack" else fmt
+    if fmt == "pack":
+        return f"{html.slug(company or 'company')}-{season}-evidence-pack.{ext}"
+    if fmt == "html":
+        return f"{html.slug(company)}-{season}.{ext}" if company else f"leaderboard-{season}.html"
+    return f"scorecards-{season}{'-' + html.slug(company) if company else ''}.{ext}"
+
+
+def render_cards(
+    cards: list[Scorecard], season: str, company: str | None, fmt: str, season_row: dict | None
+) -> bytes:
+    if fmt == "html":
+        text = (
+            html.company_html(cards[0]) if company else html.leaderboard_html(cards, season,
+                                                                              season_row)
+        )  # fmt: skip
+        return text.encode("utf-8")
+    if fmt == "pack":
+        return html.pack_html(cards[0]).encode("utf-8")
+    if fmt == "csv":
+        return export.to_csv(cards)
+    if fmt == "xlsx":
+        return export.to_xlsx(cards)
+    return export.to_json(cards, season)
+
+
+def render_report(
+    db: Database, season: str, company: str | None = None, fmt: str = "html"
+) -> tuple[bytes, str, str]:
+    """A report as (content, mimetype, file name).
+
+    html: a company's scorecard, or the leaderboard when no company is given; pack: a
+    company's evidence pack; csv, xlsx, json: scores and evidence of one or all companies.
+    """
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "pack" and not company:
+        raise ReportError("an evidence pack is per company: give the company")
+    name, resolved, cards = scorecards_for(db, season, company)
+    content = render_cards(cards, name, resolved, fmt, get_season(db, name))
+    return content, MIMETYPES[fmt], file_name(name, resolved, fmt)

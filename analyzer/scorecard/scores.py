@@ -1,0 +1,368 @@
+"""Draft and confirmed scores per company and season, side by side, with their evidence.
+
+Draft: from the candidates before review. Per document, the candidates that pass are those
+whose probability reaches the classifier's threshold; without a trained classifier
+(probability null) only the top-ranked candidate passes, and only if its suggested level is
+at least 1. The draft level is the highest suggested level among passing candidates of the
+season's eligible documents; its confidence is that candidate's probability, or unknown.
+
+Confirmed: from standing reviewer decisions only (accept, correct, add with a level above 0,
+on eligible documents); the highest level wins. A zero in either comes with a record of
+what was searched and why the best candidates fell short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from analyzer.criteria import CriteriaSet, Criterion, load_criteria
+from analyzer.quotes import citation
+from analyzer.scorecard import data
+from analyzer.scorecard.eligibility import Eligibility, check
+from analyzer.scorecard.rules import Breakdown, aggregate
+from analyzer.scorecard.seasons import (
+    documents_in_season,
+    get_season,
+    normalise_season,
+    previous_season,
+)
+
+DEFAULT_THRESHOLD = 0.5  # used when a probability was stored without its threshold
+BEST_SHOWN = 3  # candidates listed for a zero
+
+
+@dataclass
+class Evidence:
+    """One quote shown under a criterion: a reviewer's decision or the machine's pick."""
+
+    doc_id: int
+    file_name: str
+    quote: str
+    pdf_page: int
+    page_label: str | None
+    status: str  # accepted, rejected, draft, not counted
+    level: int
+    counts: bool
+    reason: str | None = None
+    candidate_id: int | None = None
+    decision_id: int | None = None
+    reviewer: str | None = None
+    decided_at: str | None = None
+    probability: float | None = None
+    rank: int | None = None
+    draft_pick: bool = False
+    passage_hash: str | None = None
+
+    @property
+    def citation(self) -> str:
+        return citation(self.pdf_page, self.page_label)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "passage_hash"}
+        out["citation"] = self.citation
+        return out
+
+
+@dataclass
+class CriterionScore:
+    criterion: Criterion
+    draft_level: int = 0
+    draft_confidence: float | None = None  # None: unknown (no trained classifier)
+    draft_basis: str = "no candidate passed"
+    confirmed_level: int = 0
+    evidence: list[Evidence] = field(default_factory=list)
+    searched: dict | None = None
+    previous: dict | None = None  # {"season", "draft_level", "confirmed_level"}
+    suggestions: list[dict] = field(default_factory=list)
+
+    @property
+    def reviewed(self) -> bool:
+        return any(e.decision_id for e in self.evidence)
+
+    @property
+    def differs(self) -> bool:
+        """Review changed the machine's answer."""
+        return self.draft_level != self.confirmed_level
+
+    def change(self, which: str) -> int | None:
+        if not self.previous:
+            return None
+        return getattr(self, f"{which}_level") - self.previous[f"{which}_level"]
+
+
+@dataclass
+class Scorecard:
+    company: str
+    season: str
+    criteria_set: CriteriaSet
+    season_row: dict | None
+    documents: list[dict]
+    criteria: list[CriterionScore]
+    draft: Breakdown
+    confirmed: Breakdown
+    previous: Scorecard | None = None
+
+
+def _doc_info(doc: dict, elig: Eligibility) -> dict:
+    return {
+        "doc_id": doc["id"],
+        "file_name": doc["file_name"],
+        "pages": doc["page_count"],
+        "flags": data.flags_summary(doc["flags"]),
+        "fiscal_year": doc["fiscal_year"],
+        "publication_date": doc.get("publication_date"),
+        "subsidiary_only": bool(doc.get("subsidiary_only")),
+        "counts": elig.counts,
+        "reason": elig.reason,
+    }
+
+
+def draft_pick(rows: list[dict]) -> tuple[dict, str] | None:
+    """The candidate that sets a document's draft level for a criterion, and why it passed."""
+    if not rows:
+        return None
+    top_rank = min(r["rank"] for r in rows)
+    passing = []
+    for r in rows:
+        p = r["probability"]
+        if p is not None:
+            t = DEFAULT_THRESHOLD if r["threshold"] is None else r["threshold"]
+            if p >= t:
+                passing.append((r, f"probability {p:.2f} reaches threshold {t:.2f}"))
+        elif r["rank"] == top_rank and r["level"] >= 1:
+            basis = (
+                f"no trained classifier: top-ranked candidate, suggested level {r['level']}"
+                f" ({r.get('level_reason') or 'decision rules'})"
+            )
+            passing.append((r, basis))
+    if not passing:
+        return None
+    return max(passing, key=lambda x: (x[0]["level"], x[0]["probability"] or 0, -x[0]["rank"]))
+
+
+def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
+    """Why a candidate did not earn points, in the words an analyst would use."""
+    why = []
+    if not elig.counts:
+        why.append(f"document not counted: {elig.reason}")
+    if decision is not None:
+        who = f"{decision['reviewer']} ({(decision.get('created_at') or '')[:10]})"
+        if decision["action"] == "reject":
+            why.append(f"rejected by reviewer {who}")
+        elif (
+            decision.get("original_criterion_id") == row["criterion_id"] != decision["criterion_id"]
+        ):
+            why.append(f"moved to {decision['criterion_id']} by reviewer {who}")
+        elif data.decision_level(decision) == 0:
+            why.append(f"set to level 0 by reviewer {who}")
+    else:
+        why.append("not reviewed")
+    p, t = row["probability"], row["threshold"]
+    if p is not None:
+        t = DEFAULT_THRESHOLD if t is None else t
+        if p < t:
+            why.append(f"probability {p:.2f} below threshold {t:.2f}")
+    elif row["rank"] != 1:
+        why.append(
+            f"ranked {row['rank']}: without a trained classifier only the top-ranked one counts"
+        )
+    if row["level"] == 0:
+        why.append(f"suggested level 0 ({row.get('level_reason') or 'no cue words'})")
+    return why
+
+
+def _evidence_from_candidate(row: dict, doc: dict, elig: Eligibility, status: str) -> Evidence:
+    return Evidence(
+        doc_id=doc["id"],
+        file_name=doc["file_name"],
+        quote=row["quote"],
+        pdf_page=row["pdf_page"],
+        page_label=row["page_label"],
+        status=status if elig.counts else "not counted",
+        level=row["level"],
+        counts=elig.counts and status != "rejected",
+        reason=None if elig.counts else elig.reason,
+        candidate_id=row["id"],
+        probability=row["probability"],
+        rank=row["rank"],
+        passage_hash=row["passage_hash"],
+    )
+
+
+def _evidence_from_decision(d: dict, doc: dict, elig: Eligibility, criterion_id: str) -> Evidence:
+    level = data.decision_level(d)
+    moved_away = d["criterion_id"] != criterion_id
+    is_evidence = d["action"] in data.EVIDENCE_ACTIONS and level > 0 and not moved_away
+    status = "accepted" if is_evidence else "rejected"
+    reason = None
+    if moved_away:
+        reason, level = f"moved to {d['criterion_id']}", 0
+    elif d.get("comment"):
+        reason = d["comment"]
+    if is_evidence and not elig.counts:
+        status, reason = "not counted", elig.reason
+    return Evidence(
+        doc_id=doc["id"],
+        file_name=doc["file_name"],
+        quote=d.get("quote") or "",
+        pdf_page=d["pdf_page"],
+        page_label=d.get("page_label"),
+        status=status,
+        level=level,
+        counts=is_evidence and elig.counts,
+        reason=reason,
+        candidate_id=d.get("candidate_id"),
+        decision_id=d["id"],
+        reviewer=d.get("reviewer"),
+        decided_at=d.get("created_at"),
+        passage_hash=d.get("passage_hash"),
+    )
+
+
+def build_scorecard(
+    db: Database,
+    season: str,
+    company: str,
+    cset: CriteriaSet | None = None,
+    with_previous: bool = True,
+) -> Scorecard:
+    """The company's scorecard for a season (and its previous season's, for the change)."""
+    cset = cset or load_criteria()
+    season = normalise_season(season) or str(season)
+    season_row = get_season(db, season)
+    docs = documents_in_season(db, season, company)
+    eligibility = {d["id"]: check(d, season_row) for d in docs}
+    by_id = {d["id"]: d for d in docs}
+    cands = {d["id"]: data.candidates(db, d["id"]) for d in docs}
+    decisions = data.effective_decisions(db, list(by_id))
+    decided = {}
+    for d in decisions:
+        proposed = d.get("original_criterion_id") or d["criterion_id"]
+        decided[(d["document_id"], d.get("passage_hash"), proposed)] = d
+    doc_infos = [_doc_info(d, eligibility[d["id"]]) for d in docs]
+
+    scores = []
+    for criterion in cset.criteria:
+        cs = CriterionScore(criterion)
+        for d in decisions:
+            about = {d["criterion_id"], d.get("original_criterion_id")}
+            if criterion.id not in about:
+                continue
+            ev = _evidence_from_decision(d, by_id[d["document_id"]], eligibility[d["document_id"]],
+                                         criterion.id)  # fmt: skip
+            cs.evidence.append(ev)
+            if ev.counts:
+                cs.confirmed_level = max(cs.confirmed_level, ev.level)
+        best = None
+        for doc in docs:
+            rows = cands[doc["id"]].get(criterion.id, [])
+            pick = draft_pick(rows)
+            if pick is None:
+                continue
+            row, basis = pick
+            elig = eligibility[doc["id"]]
+            match = next(
+                (e for e in cs.evidence
+                 if e.doc_id == doc["id"] and e.passage_hash == row["passage_hash"]),
+                None,
+            )  # fmt: skip
+            if match is not None:
+                match.draft_pick = True
+            else:
+                ev = _evidence_from_candidate(row, doc, elig, "draft")
+                ev.draft_pick = True
+                cs.evidence.append(ev)
+            if elig.counts:
+                rank_key = (row["level"], row["probability"] or 0, row["score"] or 0)
+                if best is None or rank_key > best[0]:
+                    best = (rank_key, row, basis)
+        if best is not None:
+            _, row, basis = best
+            cs.draft_level, cs.draft_confidence, cs.draft_basis = (
+                row["level"],
+                row["probability"],
+                basis,
+            )
+        if cs.draft_level == 0 or cs.confirmed_level == 0:
+            cs.searched = _searched(criterion, docs, doc_infos, cands, eligibility, decided)
+        scores.append(cs)
+
+    card = Scorecard(
+        company=company,
+        season=season,
+        criteria_set=cset,
+        season_row=season_row,
+        documents=doc_infos,
+        criteria=scores,
+        draft=aggregate(cset, {c.criterion.id: c.draft_level for c in scores}),
+        confirmed=aggregate(cset, {c.criterion.id: c.confirmed_level for c in scores}),
+    )
+    if with_previous:
+        _attach_previous(db, card)
+    return card
+
+
+def _searched(criterion, docs, doc_infos, cands, eligibility, decided) -> dict:
+    """What was searched for a criterion that scores 0, and why the best fell short."""
+    rows = []
+    for doc in docs:
+        for row in cands[doc["id"]].get(criterion.id, []):
+            rows.append((row, doc))
+    rows.sort(key=lambda x: -(x[0]["score"] or 0))
+    best = []
+    for row, doc in rows[:BEST_SHOWN]:
+        elig = eligibility[doc["id"]]
+        decision = decided.get((doc["id"], row["passage_hash"], criterion.id))
+        ev = _evidence_from_candidate(row, doc, elig, "candidate").to_dict()
+        ev["why"] = shortfall(row, elig, decision)
+        best.append(ev)
+    pages = sum(d["pages"] for d in doc_infos if d["counts"])
+    counted = sum(1 for d in doc_infos if d["counts"])
+    if not docs:
+        summary = "no documents of this company in this season"
+    elif not rows:
+        summary = f"searched {counted} document(s), {pages} pages: no passage to rank"
+    else:
+        summary = (
+            f"searched {counted} eligible document(s), {pages} pages, for "
+            f"{len(criterion.queries)} queries; {len(rows)} candidate(s) ranked"
+        )
+    return {
+        "summary": summary,
+        "queries": list(criterion.queries),
+        "documents": doc_infos,
+        "best": best,
+    }
+
+
+def _attach_previous(db: Database, card: Scorecard) -> None:
+    from analyzer.scorecard.carryover import carry_over_suggestions
+
+    prev = previous_season(db, card.company, card.season)
+    if prev is None:
+        return
+    card.previous = build_scorecard(db, prev, card.company, card.criteria_set, False)
+    by_id = {c.criterion.id: c for c in card.previous.criteria}
+    for cs in card.criteria:
+        old = by_id[cs.criterion.id]
+        cs.previous = {
+            "season": prev,
+            "draft_level": old.draft_level,
+            "confirmed_level": old.confirmed_level,
+        }
+    suggestions = carry_over_suggestions(db, card.company, card.season, prev)
+    for cs in card.criteria:
+        cs.suggestions = [s for s in suggestions if s["criterion"] == cs.criterion.id]
+
+
+def build_scorecards(
+    db: Database, season: str, company: str | None = None, cset: CriteriaSet | None = None
+) -> list[Scorecard]:
+    """Scorecards of every company with documents in the season (or just one)."""
+    from analyzer.scorecard.seasons import companies
+
+    cset = cset or load_criteria()
+    names = [company] if company else companies(db, season)
+    return [build_scorecard(db, season, name, cset) for name in names]

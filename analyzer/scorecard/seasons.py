@@ -1,0 +1,123 @@
+"""Seasons: which documents a scorecard edition reads, and its disclosure cut-off.
+
+A document counts for the season set on it, else for its fiscal year ("FY2024" -> "2024").
+A season row holds the cut-off date (later documents count next season) and, optionally,
+the start of its window (earlier documents are too old).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlite_utils import Database
+
+from analyzer import store
+
+
+class SeasonError(Exception):
+    """A season or date that cannot be used; the message says why."""
+
+
+def normalise_season(value: object) -> str | None:
+    """'FY2024', '2024', 'fy 2024/25' -> '2024'; anything without a year stays as written."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    match = re.search(r"(19|20)\d\d", text)
+    return match.group(0) if match else text
+
+
+def parse_date(value: str, what: str) -> str:
+    """An ISO date (YYYY-MM-DD) checked and returned as text."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except (ValueError, AttributeError):
+        raise SeasonError(f"{what} {value!r} is not a date (write it as YYYY-MM-DD)") from None
+
+
+def add_season(
+    db: Database,
+    season: str,
+    cutoff: str,
+    window_start: str | None = None,
+    note: str | None = None,
+) -> dict:
+    """Create or replace a season's cut-off (and window start); returns the stored row."""
+    name = normalise_season(season)
+    if not name:
+        raise SeasonError("a season needs a name, e.g. 2025")
+    row = {
+        "season": name,
+        "cutoff": parse_date(cutoff, "cut-off"),
+        "window_start": parse_date(window_start, "window start") if window_start else None,
+        "note": note,
+        "created_at": store.now(),
+    }
+    if row["window_start"] and row["window_start"] > row["cutoff"]:
+        raise SeasonError(
+            f"window start {row['window_start']} is after the cut-off {row['cutoff']}"
+        )
+    db["seasons"].insert(row, pk="season", replace=True)
+    return row
+
+
+def get_season(db: Database, season: str) -> dict | None:
+    rows = list(db["seasons"].rows_where("season = ?", [normalise_season(season)]))
+    return rows[0] if rows else None
+
+
+def list_seasons(db: Database) -> list[dict]:
+    return list(db["seasons"].rows_where(order_by="season"))
+
+
+def document_season(doc: dict) -> str | None:
+    return normalise_season(doc.get("season")) or normalise_season(doc.get("fiscal_year"))
+
+
+def current_documents(db: Database) -> list[dict]:
+    """Every document except those a newer version of the same file replaced."""
+    rows = list(db["documents"].rows_where(order_by="id"))
+    replaced = {r["previous_version_id"] for r in rows if r["previous_version_id"]}
+    return [r for r in rows if r["id"] not in replaced]
+
+
+def documents_in_season(db: Database, season: str, company: str | None = None) -> list[dict]:
+    season = normalise_season(season) or ""
+    return [
+        d
+        for d in current_documents(db)
+        if document_season(d) == season and (company is None or d["company"] == company)
+    ]
+
+
+def companies(db: Database, season: str) -> list[str]:
+    """Companies with at least one document in the season (documents without one are skipped)."""
+    return sorted({d["company"] for d in documents_in_season(db, season) if d["company"]})
+
+
+def resolve_company(db: Database, season: str, wanted: str) -> str:
+    """The stored company name a user means: exact (any case), else one unique partial match."""
+    known = companies(db, season)
+    exact = [c for c in known if c.lower() == wanted.strip().lower()]
+    if exact:
+        return exact[0]
+    partial = [c for c in known if wanted.strip().lower() in c.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    listing = ", ".join(known) or "none"
+    if partial:
+        raise SeasonError(f"company {wanted!r} matches several: {', '.join(partial)}")
+    raise SeasonError(f"no company {wanted!r} in season {season} (companies: {listing})")
+
+
+def previous_season(db: Database, company: str, season: str) -> str | None:
+    """The latest earlier season in which the company has documents."""
+    season = normalise_season(season) or ""
+    earlier = {
+        document_season(d)
+        for d in current_documents(db)
+        if d["company"] == company and document_season(d)
+    }
+    earlier = {s for s in earlier if s < season and len(s) == len(season)}
+    return max(earlier) if earlier else None
