@@ -10,6 +10,7 @@ eyes guard what counts as evidence, not every discarded candidate.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -225,22 +226,38 @@ def criterion_info(db: Database, version: str, criterion_id: str) -> dict:
 
 
 def criterion_words(criterion: dict) -> set[str]:
+    """The criterion's own words (name, definition, queries): the ones worth highlighting."""
     parts = [criterion.get("name", ""), criterion.get("definition", "")]
-    return terms(
-        " ".join(parts + list(criterion.get("queries", ())) + list(criterion.get("examples", ())))
-    )
+    return terms(" ".join(parts + list(criterion.get("queries", ()))))
+
+
+def find_span(text: str, quote: str | None) -> tuple[int, int] | None:
+    """Where the quote sits in the text, whatever the line breaks and spacing in between."""
+    words = (quote or "").split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return match.span() if match else None
+
+
+def quote_boxes(page: dict | None, quote: str | None) -> list[list[float]]:
+    """Boxes of the page lines the quote is printed on (pages.lines: start, end, box)."""
+    if not page:
+        return []
+    span = find_span(page["text"] or "", quote)
+    if span is None:
+        return []
+    lines = json.loads(page["lines"] or "[]")
+    return [line[2:6] for line in lines if line[0] < span[1] and line[1] > span[0]]
 
 
 def segments(text: str, words: set[str], quote: str | None = None) -> list[list]:
     """[text, is_quote, is_matched_word] runs covering the text, for safe highlighting."""
-    import re
-
     n = len(text)
     in_quote = [False] * n
-    if quote:
-        at = text.find(quote.strip())
-        if at >= 0:
-            in_quote[at : at + len(quote.strip())] = [True] * len(quote.strip())
+    span = find_span(text, quote)
+    if span:
+        in_quote[span[0] : span[1]] = [True] * (span[1] - span[0])
     matched = [False] * n
     for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-]+|\d+", text):
         if m.group().lower() in words:
@@ -313,9 +330,13 @@ def card(db: Database, candidate_id: int, user: str) -> dict | None:
     criterion = criterion_info(db, cand["criteria_version"], cand["criterion_id"])
     parts = json.loads(passage["parts"])
     record = passage_record(doc["id"], passage["id"], passage["text"], parts)
-    sizes = {
-        r["pdf_page"]: (r["width"], r["height"])
-        for r in db["pages"].rows_where("document_id = ?", [doc["id"]])
+    marks = ",".join("?" * len(parts))
+    pages = {
+        r["pdf_page"]: r
+        for r in db["pages"].rows_where(
+            f"document_id = ? and pdf_page in ({marks})",
+            [doc["id"], *(p["pdf_page"] for p in parts)],
+        )
     }
     if cand.get("level") is not None:
         level = {
@@ -360,9 +381,12 @@ def card(db: Database, candidate_id: int, user: str) -> dict | None:
                 "pdf_page": p["pdf_page"],
                 "label": p["label"],
                 "citation": citation(p["pdf_page"], p["label"]),
-                "width": sizes.get(p["pdf_page"], (0, 0))[0],
-                "height": sizes.get(p["pdf_page"], (0, 0))[1],
+                "width": pages[p["pdf_page"]]["width"] if p["pdf_page"] in pages else 0,
+                "height": pages[p["pdf_page"]]["height"] if p["pdf_page"] in pages else 0,
                 "boxes": p["boxes"],
+                "quote_boxes": quote_boxes(pages.get(p["pdf_page"]), current["quote"])
+                if p["pdf_page"] == current["pdf_page"]
+                else [],
             }
             for p in parts
         ],

@@ -1,0 +1,138 @@
+"""``analyzer serve`` (the review web app under waitress) and ``analyzer users``."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analyzer import accounts
+from analyzer.store import StoreError, default_db_path, open_db
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", envvar="ANALYZER_DB", help="SQLite database file (default: analyzer.db)"),
+]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _open(db: Path | None):
+    try:
+        return open_db(db)
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        _fail("no terminal to ask for the password; use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        _fail("the two passwords differ")
+    return first
+
+
+@users_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="the user's login name")],
+    role: Annotated[str, typer.Option(help="analyst, reviewer or admin")] = "reviewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a user (the first admin comes from here); the password is prompted for."""
+    database = _open(db)
+    if role not in accounts.ROLES:
+        _fail(f"unknown role {role!r}; choose one of {', '.join(accounts.ROLES)}")
+    if accounts.get_user(database, username):
+        _fail(f"user {username!r} exists already")
+    try:
+        accounts.add_user(database, username, _password(password_stdin), role)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    out.print(f"user {username} created ({role})", highlight=False)
+
+
+@users_app.command("list")
+def list_users(db: DbOption = None) -> None:
+    """List users with their roles."""
+    table = Table("user", "role", "created", "status")
+    for u in accounts.list_users(_open(db)):
+        table.add_row(
+            u["username"], u["role"], u["created_at"], "disabled" if u["disabled"] else "active"
+        )
+    out.print(table)
+
+
+@users_app.command("set")
+def set_user(
+    username: Annotated[str, typer.Argument(help="the user's login name")],
+    role: Annotated[str | None, typer.Option(help="new role")] = None,
+    disable: Annotated[
+        bool | None, typer.Option("--disable/--enable", help="lock or unlock")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="set a new password read from standard input")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Change a user's role, lock or unlock the account, or set a new password."""
+    database = _open(db)
+    try:
+        if role is not None:
+            accounts.set_role(database, username, role)
+        if disable is not None:
+            accounts.set_disabled(database, username, disable)
+        if password_stdin:
+            accounts.set_password(database, username, _password(True))
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    out.print(f"user {username} updated", highlight=False)
+
+
+def serve(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    upload_limit_mb: Annotated[int, typer.Option(help="largest PDF accepted, in MB")] = 100,
+    threads: Annotated[int, typer.Option(help="request threads")] = 4,
+    db: DbOption = None,
+) -> None:
+    """Start the review web app (upload, review with the page image, export)."""
+    from waitress import serve as waitress_serve
+
+    from analyzer.web import make_app
+
+    if not 0 < port < 65536:
+        _fail("--port must be between 1 and 65535")
+    if upload_limit_mb < 1:
+        _fail("--upload-limit-mb must be at least 1")
+    path = Path(db or default_db_path())
+    _open(path)
+    app = make_app(path, upload_limit=upload_limit_mb * 2**20)
+    if not accounts.list_users(_open(path)):
+        err.print(
+            f"no users yet: create the first with: "
+            f"analyzer users add NAME --role admin --db {path}",
+            highlight=False,
+        )
+    out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="analyzer")
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")

@@ -1,0 +1,96 @@
+"""Log in and out, and the admin pages: users and the four-eyes setting per criteria set."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+
+from analyzer import accounts, review
+from analyzer.web.app import get_db, requires
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site, never another host ("//evil.example" or "https://...").
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("documents.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(
+                get_db(), request.form.get("username", ""), request.form.get("password", "")
+            )
+        except accounts.AccountError as exc:
+            return render_template("login.html", error=str(exc)), 401
+        session.clear()
+        session.permanent = True
+        session["uid"] = user["id"]
+        return redirect(_safe_next(request.args.get("next")))
+    if g.user:
+        return redirect(url_for("documents.home"))
+    return render_template("login.html", error=None)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@requires("admin")
+def users():
+    db = get_db()
+    if request.method == "POST":
+        form = request.form
+        try:
+            name = form.get("username", "")
+            if form.get("op") == "add":
+                accounts.add_user(db, name, form.get("password", ""), form.get("role", ""))
+                flash(f"user {name} created")
+            elif form.get("op") == "role":
+                accounts.set_role(db, name, form.get("role", ""))
+                flash(f"{name} is now {form.get('role')}")
+            elif form.get("op") in ("disable", "enable"):
+                accounts.set_disabled(db, name, form.get("op") == "disable")
+                flash(f"{name} {form.get('op')}d")
+            elif form.get("op") == "password":
+                accounts.set_password(db, name, form.get("password", ""))
+                flash(f"password of {name} changed")
+            else:
+                flash("unknown operation", "error")
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        return redirect(url_for("auth.users"))
+    return render_template("users.html", users=accounts.list_users(db), roles=accounts.ROLES)
+
+
+@bp.route("/admin/criteria", methods=["GET", "POST"])
+@requires("admin")
+def criteria():
+    db = get_db()
+    sets = list(db["criteria_sets"].rows_where(order_by="created_at desc"))
+    if request.method == "POST":
+        version = request.form.get("version", "")
+        if not any(s["version"] == version for s in sets):
+            flash(f"no criteria set with version {version!r}", "error")
+        else:
+            on = request.form.get("four_eyes") == "1"
+            review.set_four_eyes(db, version, on)
+            flash(f"four eyes {'on' if on else 'off'} for criteria version {version}")
+        return redirect(url_for("auth.criteria"))
+    rows = [
+        {
+            "version": s["version"],
+            "name": s["name"],
+            "title": s["title"],
+            "created_at": s["created_at"],
+            "four_eyes": review.four_eyes(db, s["version"]),
+        }
+        for s in sets
+    ]
+    return render_template("criteria.html", sets=rows)

@@ -1,0 +1,184 @@
+"""Documents: the home page, uploads with progress, page images, search, exports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from analyzer import decisions, evidence, review
+from analyzer.web.app import error, get_db, requires
+from analyzer.web.jobs import UploadError, save_upload, uploads
+from analyzer.web.render import RenderError
+
+bp = Blueprint("documents", __name__)
+
+
+@bp.get("/")
+def home():
+    db = get_db()
+    docs = list(db["documents"].rows_where(order_by="id desc"))
+    counts = review.progress(db)["documents"]
+    companies = sorted({d["company"] for d in docs if d["company"]})
+    return render_template(
+        "home.html",
+        documents=docs,
+        counts=counts,
+        companies=companies,
+        uploads=uploads(db),
+        limit_mb=current_app.config["UPLOAD_LIMIT"] // 2**20,
+    )
+
+
+@bp.post("/upload")
+@requires("upload")
+def upload():
+    db = get_db()
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        flash("choose one or more PDF files to upload", "error")
+        return redirect(url_for("documents.home"))
+    meta = {
+        "company": request.form.get("company", "")[:200],
+        "fiscal_year": request.form.get("fiscal_year", "")[:20],
+        "report_type": request.form.get("report_type", "")[:50],
+    }
+    if meta["fiscal_year"].strip() and not re.fullmatch(r"\d{4}(/\d{2,4})?", meta["fiscal_year"]):
+        flash("the fiscal year looks like 2024 or 2024/25", "error")
+        return redirect(url_for("documents.home"))
+    worker = current_app.extensions["worker"]
+    for storage in files:
+        try:
+            row, analyse = save_upload(
+                db,
+                storage.stream,
+                storage.filename,
+                current_app.config["UPLOADS_DIR"],
+                current_app.config["UPLOAD_LIMIT"],
+                meta,
+                g.user["username"],
+            )
+        except UploadError as exc:
+            flash(str(exc), "error")
+            continue
+        if analyse:
+            worker.submit(row["id"])
+            flash(f"{row['file_name']}: uploaded, analysis queued")
+        elif row["status"] == "done":
+            flash(f"{row['file_name']}: already analysed as document {row['document_id']}")
+        else:
+            flash(f"{row['file_name']}: the same file is being analysed already")
+    return redirect(url_for("documents.home"))
+
+
+@bp.get("/api/uploads")
+def uploads_json():
+    return jsonify(uploads=uploads(get_db()))
+
+
+@bp.get("/documents/<int:doc_id>/pages/<int:pdf_page>.png")
+def page_image(doc_id: int, pdf_page: int):
+    db = get_db()
+    rows = list(db["documents"].rows_where("id = ?", [doc_id]))
+    if not rows:
+        return error(404, f"no document {doc_id}")
+    path = rows[0]["path"]
+    if not path or not Path(path).is_file():
+        return error(404, "the PDF of this document is no longer where it was analysed")
+    scale = request.args.get("scale", 1.5, type=float) or 1.5
+    try:
+        data = current_app.extensions["renderer"].render(path, pdf_page, scale)
+    except RenderError as exc:
+        return error(404, str(exc))
+    response = Response(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/export")
+def export():
+    db = get_db()
+    doc_id = request.args.get("doc", type=int)
+    company = request.args.get("company") or None
+    fmt = request.args.get("format", "csv")
+    if doc_id is None and not company:
+        return error(400, "choose a document (doc=ID) or a company (company=NAME)")
+    if fmt not in ("csv", "json"):
+        return error(400, "format must be csv or json")
+    rows = evidence.confirmed(db, doc_id, company)
+    stem = f"evidence-document-{doc_id}" if doc_id is not None else "evidence-company"
+    body = evidence.to_csv(rows) if fmt == "csv" else evidence.to_json(rows)
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    response = Response(body, mimetype=f"{mimetype}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+@bp.get("/search")
+@requires("review")
+def search():
+    db = get_db()
+    query = request.args.get("q", "").strip()
+    doc_id = request.args.get("doc", type=int)
+    results = []
+    if query:
+        embedder = current_app.extensions["embedder"]
+        if embedder is None:
+            from analyzer.embeddings import get_embedder
+
+            embedder = current_app.extensions["embedder"] = get_embedder()
+        results = evidence.search(db, embedder, query[:500], doc_id, limit=20)
+    version = _latest_version(db)
+    criteria = review.criteria_content(db, version) if version else []
+    words = {w for w in re.findall(r"[a-z0-9]+", query.lower()) if len(w) > 2}
+    return render_template(
+        "search.html",
+        query=query,
+        doc_id=doc_id,
+        results=results,
+        criteria=criteria,
+        words=words,
+        documents=list(db["documents"].rows_where(order_by="id")),
+    )
+
+
+def _latest_version(db) -> str | None:
+    row = db.execute(
+        "select version from criteria_sets order by created_at desc limit 1"
+    ).fetchone()
+    return row[0] if row else None
+
+
+@bp.post("/evidence/add")
+@requires("review")
+def add_evidence():
+    form = request.form
+    level = form.get("level", type=int)
+    try:
+        decision_id = decisions.add_evidence(
+            get_db(),
+            form.get("passage_id", type=int) or 0,
+            form.get("criterion", ""),
+            g.user["username"],
+            level,
+            form.get("quote") or None,
+            form.get("comment") or None,
+        )
+    except decisions.DecisionError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"added as evidence for {form.get('criterion')} (decision {decision_id})")
+    back = {"q": form.get("q") or None, "doc": form.get("doc", type=int)}
+    return redirect(url_for("documents.search", **{k: v for k, v in back.items() if v}))

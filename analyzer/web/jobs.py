@@ -1,0 +1,201 @@
+"""Uploads and their background analysis.
+
+An upload is checked by content (a PDF header, a size limit) and stored under its SHA-256,
+never under the client's file name. A single worker thread analyses uploads one after the
+other with its own database connection (SQLite connections belong to one thread) and
+writes progress to the ``uploads`` table, which the page polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO
+
+from sqlite_utils import Database
+
+from analyzer import store
+from analyzer.embeddings import Embedder
+
+MAGIC = b"%PDF-"
+CHUNK = 1 << 20
+ACTIVE = ("queued", "running")
+
+
+class UploadError(Exception):
+    """An upload is refused; the message says why, naming the file."""
+
+
+def display_name(client_name: str | None) -> str:
+    """The client's file name reduced to something safe to show (it is never used as a path)."""
+    name = re.split(r"[\\/]", client_name or "")[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:200] or "upload.pdf"
+
+
+def save_upload(
+    db: Database,
+    stream: IO[bytes],
+    client_name: str | None,
+    folder: Path,
+    limit: int,
+    meta: dict,
+    user: str,
+) -> tuple[dict, bool]:
+    """Store one uploaded file; returns (upload row, whether it must be analysed)."""
+    name = display_name(client_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            head = b""
+            while chunk := stream.read(CHUNK):
+                if len(head) < 1024:
+                    head += chunk[: 1024 - len(head)]
+                size += len(chunk)
+                if size > limit:
+                    raise UploadError(f"{name}: larger than the limit of {limit // 2**20} MB")
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise UploadError(f"{name}: the file is empty")
+        if MAGIC not in head:
+            raise UploadError(f"{name}: not a PDF (its content does not start like one)")
+        sha = digest.hexdigest()
+        target = folder / f"{sha}.pdf"
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    stamp = store.now()
+    row = {
+        "sha256": sha,
+        "file_name": name,
+        "stored_path": str(target.resolve()),
+        "size": size,
+        "company": (meta.get("company") or "").strip() or None,
+        "fiscal_year": (meta.get("fiscal_year") or "").strip() or None,
+        "report_type": (meta.get("report_type") or "").strip() or None,
+        "uploaded_by": user,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    active = list(db["uploads"].rows_where("sha256 = ? and status in ('queued', 'running')", [sha]))
+    if active:
+        return active[0], False
+    existing = store.document_by_sha(db, sha)
+    if existing:
+        row.update(
+            status="done",
+            stage="already analysed",
+            document_id=existing["id"],
+            pages=existing["page_count"],
+        )
+        row["candidates"] = db["candidates"].count_where("document_id = ?", [existing["id"]])
+        _fill_missing_meta(db, existing, row)
+        with db.atomic():
+            row["id"] = db["uploads"].insert(row).last_pk
+        return row, False
+    row.update(status="queued", stage="waiting", done=0, total=0)
+    with db.atomic():
+        row["id"] = db["uploads"].insert(row).last_pk
+    return row, True
+
+
+def _fill_missing_meta(db: Database, doc: dict, row: dict) -> None:
+    update = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row[k] and not doc[k]}
+    if update:
+        db["documents"].update(doc["id"], {**update, "updated_at": store.now()})
+
+
+def uploads(db: Database, limit: int = 50) -> list[dict]:
+    rows = db["uploads"].rows_where(order_by="id desc", limit=limit)
+    return [{k: v for k, v in r.items() if k != "stored_path"} for r in rows]
+
+
+class Worker:
+    """One background thread that analyses queued uploads in order."""
+
+    def __init__(self, db_path: Path, embedder: Embedder | None = None) -> None:
+        self.db_path = db_path
+        self.embedder = embedder
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="analysis", daemon=True)
+                self._thread.start()
+
+    def submit(self, upload_id: int) -> None:
+        self.start()
+        self._queue.put(upload_id)
+
+    def resume(self, db: Database) -> None:
+        """Queue again what a stopped server left queued or running."""
+        for row in db["uploads"].rows_where("status in ('queued', 'running')", order_by="id"):
+            db["uploads"].update(row["id"], {"status": "queued", "stage": "waiting"})
+            self.submit(row["id"])
+
+    def stop(self, timeout: float = 5) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        db = store.open_db(self.db_path)
+        analyzer = None
+        while (upload_id := self._queue.get()) is not None:
+            try:
+                if analyzer is None:
+                    from analyzer.pipeline import Analyzer
+
+                    analyzer = Analyzer(db, embedder=self.embedder)
+                self._analyse(db, analyzer, upload_id)
+            except Exception as exc:  # the worker must outlive one bad upload
+                _update(db, upload_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _analyse(self, db: Database, analyzer, upload_id: int) -> None:
+        row = db["uploads"].get(upload_id)
+        _update(db, upload_id, status="running", stage="parsing")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            fields = {"stage": stage, "done": done, "total": total}
+            if stage == "parsed":
+                fields["pages"] = total
+            if stage == "embed":
+                fields["embedded"] = done
+            _update(db, upload_id, **fields)
+
+        meta = {k: row[k] for k in ("company", "fiscal_year", "report_type")}
+        result = analyzer.analyze(row["stored_path"], meta, progress)
+        if result.error:
+            _update(db, upload_id, status="failed", stage="failed", error=result.error)
+            return
+        doc = db["documents"].get(result.doc_id)
+        if doc["file_name"] == Path(row["stored_path"]).name:
+            db["documents"].update(result.doc_id, {"file_name": row["file_name"]})
+        _update(
+            db,
+            upload_id,
+            status="done",
+            stage="done",
+            document_id=result.doc_id,
+            pages=result.pages,
+            passages=result.passages,
+            embedded=result.embedded,
+            candidates=result.candidates,
+        )
+
+
+def _update(db: Database, upload_id: int, **fields) -> None:
+    with db.atomic():
+        db["uploads"].update(upload_id, {**fields, "updated_at": store.now()})

@@ -1,0 +1,80 @@
+"""PDF pages as PNG images for the review page, rendered in a child process.
+
+PDFium is not thread-safe and the analysis worker thread parses PDFs with it, so rendering
+runs in one separate process; recent images are kept in memory because a reviewer flips
+through the same pages.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import threading
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+
+MAX_SCALE = 3.0
+CACHE_SIZE = 64
+
+
+class RenderError(Exception):
+    """A page cannot be rendered; the message says why."""
+
+
+def render_png(path: str, pdf_page: int, scale: float) -> bytes:
+    """One page as PNG bytes (runs in the child process)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        if not 1 <= pdf_page <= len(pdf):
+            raise ValueError(f"the document has {len(pdf)} pages, not {pdf_page}")
+        page = pdf[pdf_page - 1]
+        image = page.render(scale=scale).to_pil()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=False)
+        page.close()
+        return buffer.getvalue()
+    finally:
+        pdf.close()
+
+
+class PageRenderer:
+    """Renders pages one at a time in a child process, with a small memory cache."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            return self._pool
+
+    def render(self, path: str, pdf_page: int, scale: float = 1.5) -> bytes:
+        scale = min(max(scale, 0.5), MAX_SCALE)
+        key = (path, pdf_page, round(scale, 2))
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        try:
+            data = self._executor().submit(render_png, path, pdf_page, scale).result(timeout=120)
+        except ValueError as exc:
+            raise RenderError(str(exc)) from None
+        except Exception as exc:  # a broken file or a crashed child
+            raise RenderError(f"cannot render page {pdf_page}: {type(exc).__name__}") from None
+        with self._lock:
+            self._cache[key] = data
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return data
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None

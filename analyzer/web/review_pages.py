@@ -1,0 +1,176 @@
+"""The review queue (one card at a time, JSON for the keyboard flow), progress, adjudication."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+
+from analyzer import decisions, review
+from analyzer.web.app import error, get_db, requires
+
+bp = Blueprint("review", __name__)
+
+
+def _scope() -> dict:
+    args = request.args
+    order = args.get("order", "score")
+    return {
+        "doc_id": args.get("doc", type=int),
+        "criterion": args.get("criterion") or None,
+        "order": order if order in review.ORDERS else "score",
+    }
+
+
+@bp.get("/review")
+@requires("review")
+def page():
+    db = get_db()
+    scope = _scope()
+    version = db.execute(
+        "select version from criteria_sets order by created_at desc limit 1"
+    ).fetchone()
+    criteria = review.criteria_content(db, version[0]) if version else []
+    return render_template(
+        "review.html",
+        scope=scope,
+        documents=list(db["documents"].rows_where(order_by="id")),
+        criteria=criteria,
+        orders=review.ORDERS,
+    )
+
+
+def _counts(db, card: dict) -> dict:
+    stats = review.progress(db, card["document"]["id"])
+    return {
+        "document": stats["total"],
+        "criterion": stats["criteria"].get(card["criterion"]["id"]),
+    }
+
+
+def _card_json(db, candidate_id: int):
+    card = review.card(db, candidate_id, g.user["username"])
+    if card is None:
+        return error(404, f"no candidate {candidate_id}")
+    card["progress"] = _counts(db, card)
+    return jsonify(card=card)
+
+
+@bp.get("/api/next")
+@requires("review")
+def next_card():
+    db = get_db()
+    scope = _scope()
+    skip = {int(x) for x in request.args.get("skip", "").split(",") if x.strip().isdigit()}
+    ids = review.queue(db, g.user["username"], skip=skip, **scope)
+    if not ids:
+        stats = review.progress(db, scope["doc_id"])
+        return jsonify(card=None, progress={"document": stats["total"]}, skipped=len(skip))
+    return _card_json(db, ids[0])
+
+
+@bp.get("/api/cards/<int:candidate_id>")
+@requires("review")
+def show_card(candidate_id: int):
+    return _card_json(get_db(), candidate_id)
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _level(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise decisions.DecisionError("level must be 0, 1 or 2") from None
+
+
+@bp.post("/api/cards/<int:candidate_id>/decide")
+@requires("review")
+def decide(candidate_id: int):
+    data = _body()
+    adjudication = bool(data.get("adjudication"))
+    if adjudication and not _may("adjudicate"):
+        return error(403, "only reviewers and admins adjudicate")
+    try:
+        decision_id = decisions.record_decision(
+            get_db(),
+            candidate_id,
+            str(data.get("action", "")),
+            g.user["username"],
+            level=_level(data.get("level")),
+            criterion=data.get("criterion") or None,
+            quote=data.get("quote") if isinstance(data.get("quote"), str) else None,
+            comment=data.get("comment") if isinstance(data.get("comment"), str) else None,
+            adjudication=adjudication,
+        )
+    except decisions.DecisionError as exc:
+        return error(400, str(exc))
+    return jsonify(decision_id=decision_id, candidate_id=candidate_id)
+
+
+def _may(permission: str) -> bool:
+    from analyzer.accounts import can
+
+    return can(g.user["role"], permission)
+
+
+@bp.post("/api/decisions/<int:decision_id>/undo")
+@requires("review")
+def undo(decision_id: int):
+    try:
+        undo_id = decisions.undo_decision(
+            get_db(), decision_id, g.user["username"], others_allowed=_may("adjudicate")
+        )
+    except decisions.DecisionError as exc:
+        return error(400, str(exc))
+    row = get_db()["decisions"].get(decision_id)
+    return jsonify(decision_id=undo_id, candidate_id=row["candidate_id"])
+
+
+@bp.get("/progress")
+def progress():
+    db = get_db()
+    doc_id = request.args.get("doc", type=int)
+    stats = review.progress(db, doc_id)
+    docs = {d["id"]: d for d in db["documents"].rows}
+    names: dict[str, str] = {}
+    for s in db["criteria_sets"].rows:
+        names.update({c["id"]: c["name"] for c in review.criteria_content(db, s["version"])})
+    return render_template("progress.html", stats=stats, docs=docs, names=names, doc_id=doc_id)
+
+
+@bp.route("/adjudicate", methods=["GET", "POST"])
+@requires("adjudicate")
+def adjudicate():
+    db = get_db()
+    if request.method == "POST":
+        form = request.form
+        action = form.get("action", "")
+        try:
+            decisions.record_decision(
+                db,
+                form.get("candidate_id", type=int) or 0,
+                action if action in ("accept", "reject") else "",
+                g.user["username"],
+                level=_level(form.get("level")) if action == "accept" else None,
+                comment=form.get("comment") or None,
+                adjudication=True,
+            )
+            flash("dispute settled")
+        except decisions.DecisionError as exc:
+            flash(str(exc), "error")
+        return redirect(url_for("review.adjudicate"))
+    disputes = [
+        {
+            "item": item,
+            "status": st,
+            "criterion": review.criterion_info(db, item.criteria_version, item.key[2]),
+            "document": db["documents"].get(item.key[0]),
+        }
+        for item, st in review.disputed(db)
+        if item.candidate is not None
+    ]
+    return render_template("adjudicate.html", disputes=disputes)

@@ -1,0 +1,319 @@
+// The keyboard review flow: one card at a time, fetched as JSON, decisions POSTed with the
+// CSRF token in a header. Report text is untrusted: it only ever goes into textContent.
+(function () {
+  "use strict";
+  const root = document.getElementById("review");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const scope = { doc: root.dataset.doc, criterion: root.dataset.criterion, order: root.dataset.order };
+  const skipped = [];
+  const undoStack = [];  // [{decision_id, candidate_id}] of this page's decisions
+  let card = null;
+  let busy = false;
+  let dialogMode = null;
+  let pageIndex = 0;
+
+  function setStatus(text, isError) {
+    const el = $("status");
+    el.textContent = text;
+    el.className = isError ? "flash error" : "";
+  }
+
+  function text(id, value) {
+    $(id).textContent = value === null || value === undefined ? "" : String(value);
+  }
+
+  function el(tag, value, cls) {
+    const node = document.createElement(tag);
+    if (value !== undefined && value !== null) node.textContent = String(value);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  async function api(url, body) {
+    const options = { headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.headers["X-CSRFToken"] = csrf;
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, options);
+    let data = {};
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = { error: `the server answered ${response.status}` };
+    }
+    if (response.status === 401) window.location = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
+    return data;
+  }
+
+  function counts(c) {
+    if (!c) return "–";
+    return `${c.reviewed} reviewed, ${c.remaining} remaining of ${c.items}`;
+  }
+
+  async function loadNext() {
+    const params = new URLSearchParams();
+    if (scope.doc) params.set("doc", scope.doc);
+    if (scope.criterion) params.set("criterion", scope.criterion);
+    params.set("order", scope.order);
+    if (skipped.length) params.set("skip", skipped.join(","));
+    const data = await api("/api/next?" + params.toString());
+    if (!data.card) {
+      card = null;
+      $("card").hidden = true;
+      const done = data.progress ? counts(data.progress.document) : "";
+      setStatus(`Nothing left to review here (${done}).` + (data.skipped ? ` ${data.skipped} skipped.` : ""));
+      document.body.dataset.queueEmpty = "1";
+      return;
+    }
+    show(data.card);
+  }
+
+  async function loadCard(id) {
+    const data = await api(`/api/cards/${id}`);
+    show(data.card);
+  }
+
+  function show(next) {
+    card = next;
+    document.body.dataset.card = String(card.candidate_id);
+    delete document.body.dataset.queueEmpty;
+    setStatus("");
+    $("card").hidden = false;
+    text("doc-name", card.document.file_name + (card.document.company ? ` · ${card.document.company}` : ""));
+    text("citation", card.citation);
+    text("cand-id", card.candidate_id);
+    text("rank", card.rank);
+    text("crit-id", card.criterion.id);
+    text("crit-name", card.criterion.name);
+    text("crit-def", card.criterion.definition);
+    const levels = $("crit-levels");
+    levels.replaceChildren();
+    for (const [level, meaning] of Object.entries(card.criterion.levels || {})) {
+      levels.append(el("dt", `Level ${level}`), el("dd", meaning));
+    }
+    text("item-status", card.status);
+    text("item-reviewers", card.reviewers.length ? `(by ${card.reviewers.join(", ")})` : "");
+    const state = card.state;
+    if (state.criterion !== card.criterion.id) text("item-status", `${card.status}, moved to ${state.criterion}`);
+    const passage = $("passage");
+    passage.replaceChildren();
+    for (const [chunk, inQuote, matched] of card.segments) {
+      let node = document.createTextNode(chunk);
+      if (matched) {
+        const mark = el("mark", chunk, "term");
+        node = mark;
+      }
+      if (inQuote) {
+        const span = el("span", null, "in-quote");
+        span.append(node);
+        node = span;
+      }
+      passage.append(node);
+    }
+    text("quote", card.quote);
+    const sug = card.suggested;
+    text("sug-level", sug.level);
+    text("sug-reason", sug.reason);
+    text("sug-cues", sug.cues && sug.cues.length ? `cues: ${sug.cues.join(", ")}` : "");
+    text("score", Number(card.score).toFixed(3));
+    text("scorer", card.scorer);
+    text("prob", card.probability === null || card.probability === undefined ? "" : ` · model probability ${Number(card.probability).toFixed(2)}`);
+    text("prog-doc", counts(card.progress.document));
+    text("prog-crit", counts(card.progress.criterion));
+    renderHistory();
+    pageIndex = Math.max(0, card.pages.findIndex((p) => p.pdf_page === card.focus_page));
+    renderTabs();
+    renderPage();
+  }
+
+  function renderHistory() {
+    const list = $("history");
+    list.replaceChildren();
+    if (!card.history.length) list.append(el("li", "No decisions yet.", "empty"));
+    for (const h of card.history) {
+      const item = el("li", null, h.undone_by ? "undone" : "");
+      item.dataset.decision = String(h.id);
+      const who = `${h.at.replace("T", " ").replace("+00:00", " UTC")} · ${h.reviewer} · ${h.action}` + (h.adjudication ? " (adjudication)" : "");
+      item.append(el("span", who, "who"));
+      if (h.changes.length) item.append(el("span", ` · ${h.changes.join("; ")}`, "changes"));
+      if (h.comment) item.append(el("span", ` · “${h.comment}”`, "comment"));
+      item.append(el("span", ` · criteria ${h.criteria_version}`, "version"));
+      if (h.undone_by) item.append(el("span", ` · undone by ${h.undone_by}`, "undone-by"));
+      if (h.can_undo) {
+        const button = el("button", "undo", "link");
+        button.addEventListener("click", () => undo(h.id, card.candidate_id));
+        item.append(" ", button);
+      }
+      list.append(item);
+    }
+  }
+
+  function renderTabs() {
+    const tabs = $("page-tabs");
+    tabs.replaceChildren();
+    card.pages.forEach((p, i) => {
+      const button = el("button", p.citation, i === pageIndex ? "tab active" : "tab");
+      button.addEventListener("click", () => { pageIndex = i; renderTabs(); renderPage(); });
+      tabs.append(button);
+    });
+  }
+
+  function renderPage() {
+    const page = card.pages[pageIndex];
+    const img = $("page-img");
+    const boxes = $("boxes");
+    boxes.replaceChildren();
+    img.alt = `${card.document.file_name}, ${page.citation}`;
+    img.onerror = () => setStatus("The page image is not available (the PDF has moved?).", true);
+    img.src = `/documents/${card.document.id}/pages/${page.pdf_page}.png?scale=1.5`;
+    if (!page.width || !page.height) return;
+    const place = (cls) => ([x0, top, x1, bottom]) => {
+      const box = el("div", null, cls);
+      box.style.left = `${(100 * x0) / page.width}%`;
+      box.style.top = `${(100 * top) / page.height}%`;
+      box.style.width = `${(100 * (x1 - x0)) / page.width}%`;
+      box.style.height = `${(100 * (bottom - top)) / page.height}%`;
+      boxes.append(box);
+    };
+    page.boxes.forEach(place("box"));
+    (page.quote_boxes || []).forEach(place("box quote"));
+    img.onload = () => {
+      const first = boxes.firstElementChild;
+      if (first) first.scrollIntoView({ block: "center", behavior: "instant" });
+    };
+  }
+
+  async function decide(body, advance) {
+    if (!card || busy) return;
+    busy = true;
+    const id = card.candidate_id;
+    try {
+      const data = await api(`/api/cards/${id}/decide`, body);
+      undoStack.push({ decision_id: data.decision_id, candidate_id: id });
+      setStatus(`Saved: ${body.action} on candidate ${id}.`);
+      if (advance) await loadNext();
+      else await loadCard(id);
+    } catch (e) {
+      setStatus(e.message, true);
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function undo(decisionId, candidateId) {
+    if (busy) return;
+    busy = true;
+    try {
+      await api(`/api/decisions/${decisionId}/undo`, {});
+      const i = undoStack.findIndex((u) => u.decision_id === decisionId);
+      if (i >= 0) undoStack.splice(i, 1);
+      await loadCard(candidateId);
+      setStatus(`Undone: decision ${decisionId}. The card is back.`);
+    } catch (e) {
+      setStatus(e.message, true);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function selectedQuote() {
+    const selection = window.getSelection();
+    if (!selection || selection.isCollapsed) return "";
+    const passage = $("passage");
+    if (!passage.contains(selection.anchorNode) || !passage.contains(selection.focusNode)) return "";
+    return selection.toString().trim();
+  }
+
+  function openDialog(mode) {
+    dialogMode = mode;
+    const input = $("dialog-input");
+    const select = $("dialog-select");
+    $("dialog").hidden = false;
+    input.hidden = mode === "move";
+    select.hidden = mode !== "move";
+    if (mode === "move") {
+      text("dialog-label", "Move to criterion");
+      select.replaceChildren();
+      for (const c of card.criteria) {
+        const option = el("option", `${c.id} · ${c.name}`);
+        option.value = c.id;
+        option.selected = c.id === card.state.criterion;
+        select.append(option);
+      }
+      select.focus();
+    } else {
+      text("dialog-label", mode === "quote" ? "The exact supporting sentence" : "Comment");
+      input.value = mode === "quote" ? selectedQuote() || card.quote : "";
+      input.focus();
+      input.select();
+    }
+  }
+
+  function closeDialog() {
+    dialogMode = null;
+    $("dialog").hidden = true;
+  }
+
+  function currentLevel() {
+    return card.state.level === null || card.state.level === undefined ? card.suggested.level : card.state.level;
+  }
+
+  function submitDialog() {
+    const mode = dialogMode;
+    closeDialog();
+    if (mode === "move") {
+      const level = Math.max(1, currentLevel());
+      decide({ action: "correct", criterion: $("dialog-select").value, level: level }, true);
+    } else if (mode === "quote") {
+      decide({ action: "correct", quote: $("dialog-input").value, level: currentLevel() }, false);
+    } else if (mode === "comment") {
+      decide({ action: "comment", comment: $("dialog-input").value }, false);
+    }
+  }
+
+  function act(key) {
+    if (!card) return;
+    if (key === "a") decide({ action: "accept", level: Math.max(1, card.suggested.level) }, true);
+    else if (key === "1" || key === "2") decide({ action: "accept", level: Number(key) }, true);
+    else if (key === "r" || key === "0") decide({ action: "reject" }, true);
+    else if (key === "m") openDialog("move");
+    else if (key === "e") openDialog("quote");
+    else if (key === "c") openDialog("comment");
+    else if (key === "s") {
+      skipped.push(card.candidate_id);
+      loadNext().catch((e) => setStatus(e.message, true));
+    } else if (key === "u") {
+      const last = undoStack[undoStack.length - 1];
+      if (last) undo(last.decision_id, last.candidate_id);
+      else setStatus("Nothing of yours to undo on this page.", true);
+    }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (dialogMode) {
+      if (event.key === "Escape") { event.preventDefault(); closeDialog(); }
+      else if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); submitDialog(); }
+      return;
+    }
+    const target = event.target;
+    if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+    if ("a120rmecsu".includes(event.key) && event.key.length === 1) {
+      event.preventDefault();
+      act(event.key);
+    }
+  });
+  // The button's key, not a click: the keyboard flow and the mouse do the same thing.
+  for (const button of document.querySelectorAll("#card .buttons button")) {
+    button.addEventListener("mousedown", (e) => e.preventDefault());
+    button.addEventListener("click", () => act(button.dataset.key));
+  }
+
+  loadNext().catch((e) => setStatus(e.message, true));
+})();
