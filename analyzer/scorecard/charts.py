@@ -37,7 +37,7 @@ def heatmap_svg(cards: list[Scorecard], which: str = "confirmed") -> str:
     if not cards:
         return ""
     cols = [(s, sub) for s, subs in structure(cards[0].criteria_set) for sub in subs]
-    left, top, w, h = 210, 130, 74, 30
+    left, top, w, h = 210, 175, 74, 30
     width, height = left + w * (len(cols) + 1) + 10, top + h * len(cards) + 10
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" role="img" '
