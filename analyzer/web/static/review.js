@@ -104,17 +104,18 @@
     const passage = $("passage");
     passage.replaceChildren();
     for (const [chunk, inQuote, matched] of card.segments) {
-      let node = document.createTextNode(chunk);
-      if (matched) {
-        const mark = el("mark", chunk, "term");
-        node = mark;
-      }
-      if (inQuote) {
-        const span = el("span", null, "in-quote");
-        span.append(node);
-        node = span;
-      }
-      passage.append(node);
+      // Paragraph breaks (blank lines) stay visible; single line ends flow as spaces.
+      chunk.split(/\n\s*\n/).forEach((piece, i) => {
+        if (i > 0) passage.append(document.createElement("br"), document.createElement("br"));
+        if (!piece) return;
+        let node = matched ? el("mark", piece, "term") : document.createTextNode(piece);
+        if (inQuote) {
+          const span = el("span", null, "in-quote");
+          span.append(node);
+          node = span;
+        }
+        passage.append(node);
+      });
     }
     text("quote", card.quote);
     const sug = card.suggested;
