@@ -24,6 +24,7 @@ from analyzer.scorecard import ReportError, build_scorecard, render_report
 from analyzer.scorecard.carryover import carry_over_suggestions, similarity
 from analyzer.scorecard.metadata import set_document
 from analyzer.scorecard.rules import aggregate
+from analyzer.scorecard.scores import draft_pick
 from analyzer.scorecard.seasons import SeasonError, add_season, normalise_season
 from analyzer.store import open_db
 from tests.conftest import run_cli
@@ -226,6 +227,41 @@ def test_every_zero_records_what_was_searched(seasons_db):
         assert cs.searched["queries"] == list(cs.criterion.queries)
         assert cs.searched["best"] and all(b["why"] for b in cs.searched["best"])
         assert "not reviewed" in cs.searched["best"][0]["why"]
+
+
+def test_zero_shot_draft_minimum_level_is_configurable(seasons_db, tmp_path):
+    db, _ = seasons_db
+    strict = tmp_path / "strict.yaml"
+    text = (Path(load_criteria().source)).read_text(encoding="utf-8")
+    strict.write_text(text.replace("zero_shot_min_level: 1", "zero_shot_min_level: 2"))
+    lenient = build_scorecard(db, "2025", COMPANY)
+    card = build_scorecard(db, "2025", COMPANY, cset=load_criteria(strict))
+    assert {c.draft_level for c in card.criteria} <= {0, 2}
+    for loose, tight in zip(lenient.criteria, card.criteria, strict=True):
+        assert tight.draft_level == (2 if loose.draft_level == 2 else 0)
+    ones = [c for c in card.criteria if c.searched and c.searched["best"][0]["level"] == 1]
+    assert ones and all(
+        any("below the draft minimum 2" in w for w in c.searched["best"][0]["why"]) for c in ones
+    )
+
+
+def test_unreadable_pages_and_probabilities_decide_the_draft_pick():
+    def row(rank, level, probability=None, threshold=None, unreadable=()):
+        return {
+            "rank": rank,
+            "level": level,
+            "probability": probability,
+            "threshold": threshold,
+            "unreadable": list(unreadable),
+            "level_reason": "r",
+        }
+
+    assert draft_pick([row(1, 2), row(2, 2)])[0]["rank"] == 1
+    assert draft_pick([row(1, 2, unreadable=["non_latin"]), row(2, 2)]) is None
+    assert draft_pick([row(1, 0), row(2, 2)]) is None, "zero-shot: only the top-ranked counts"
+    picked, basis = draft_pick([row(1, 1, 0.9, 0.5), row(2, 2, 0.6, 0.5), row(3, 2, 0.4, 0.5)])
+    assert picked["rank"] == 2 and "0.60 reaches threshold 0.50" in basis
+    assert draft_pick([row(1, 2, 0.49, 0.5)]) is None
 
 
 # --- eligibility and seasons -----------------------------------------------------------

@@ -18,6 +18,16 @@ from analyzer.scorecard import data
 from analyzer.scorecard.seasons import documents_in_season, previous_season
 
 NEAR_SAME = 0.9
+WORD_OVERLAP = 0.5  # passages sharing fewer words than this are never near-same; skip difflib
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(text.lower().split())
+
+
+def word_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard overlap of two word sets: a cheap filter before the character comparison."""
+    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 def similarity(a: str, b: str, floor: float = NEAR_SAME) -> float:
@@ -60,14 +70,19 @@ def carry_over_suggestions(
                 "document_id = ?", [doc_id], select="id, content_hash, text, parts"
             )
         )
+        vocab = [words(p["text"]) for p in passages]
         for old in accepted:
-            for p in passages:
+            old_text = old.get("passage_text") or ""
+            old_words = words(old_text)
+            for p, p_words in zip(passages, vocab, strict=True):
                 if (p["content_hash"], old["criterion_id"]) in already:
                     continue
                 if p["content_hash"] == old.get("passage_hash"):
                     score, match = 1.0, "same text"
+                elif word_overlap(old_words, p_words) < WORD_OVERLAP:
+                    continue
                 else:
-                    score = similarity(old.get("passage_text") or "", p["text"], threshold)
+                    score = similarity(old_text, p["text"], threshold)
                     match = "near-same text"
                 if score < threshold:
                     continue

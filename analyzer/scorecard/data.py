@@ -15,6 +15,8 @@ from analyzer.levels import suggest_level
 
 EVIDENCE_ACTIONS = ("accept", "correct", "add")
 KNOWN_ACTIONS = (*EVIDENCE_ACTIONS, "reject")
+# Page flags under which the decision rules (English cue words) cannot judge a quote.
+UNREADABLE = frozenset({"non_latin", "garbled", "no_text"})
 
 
 def latest_criteria_version(db: Database, doc_id: int) -> str | None:
@@ -36,8 +38,10 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
     if version is None:
         return {}
     sql = """
-        select c.*, p.content_hash as passage_hash, p.text as passage_text
+        select c.*, p.content_hash as passage_hash, p.text as passage_text,
+            pg.flags as page_flags
         from candidates c join passages p on p.id = c.passage_id
+        left join pages pg on pg.document_id = c.document_id and pg.pdf_page = c.pdf_page
         where c.document_id = ? and c.criteria_version = ? order by c.criterion_id, c.rank
     """
     out: dict[str, list[dict]] = defaultdict(list)
@@ -46,6 +50,7 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
         if row.get("level") is None:
             suggestion = suggest_level(row["quote"] or "")
             row["level"], row["level_reason"] = suggestion.level, suggestion.reason
+        row["unreadable"] = sorted(set(json.loads(row["page_flags"] or "[]")) & UNREADABLE)
         row["probability"] = row.get("probability")
         row["threshold"] = row.get("threshold")
         out[row["criterion_id"]].append(row)

@@ -7,6 +7,7 @@ import io
 import json
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
 from analyzer import store
@@ -102,8 +103,11 @@ def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[dict]) -> No
 
 
 def _cell(value):
+    """A value a worksheet accepts: lists as JSON, control characters from PDFs dropped."""
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

@@ -3,8 +3,10 @@
 Draft: from the candidates before review. Per document, the candidates that pass are those
 whose probability reaches the classifier's threshold; without a trained classifier
 (probability null) only the top-ranked candidate passes, and only if its suggested level is
-at least 1. The draft level is the highest suggested level among passing candidates of the
-season's eligible documents; its confidence is that candidate's probability, or unknown.
+at least ``scoring.draft.zero_shot_min_level`` (default 1) and its page is not flagged
+non-Latin, garbled or textless (the level rules read English words). The draft level is
+the highest suggested level among passing candidates of the season's eligible documents;
+its confidence is that candidate's probability, or unknown.
 
 Confirmed: from standing reviewer decisions only (accept, correct, add with a level above 0,
 on eligible documents); the highest level wins. A zero in either comes with a record of
@@ -119,7 +121,7 @@ def _doc_info(doc: dict, elig: Eligibility) -> dict:
     }
 
 
-def draft_pick(rows: list[dict]) -> tuple[dict, str] | None:
+def draft_pick(rows: list[dict], min_level: int = 1) -> tuple[dict, str] | None:
     """The candidate that sets a document's draft level for a criterion, and why it passed."""
     if not rows:
         return None
@@ -131,7 +133,7 @@ def draft_pick(rows: list[dict]) -> tuple[dict, str] | None:
             t = DEFAULT_THRESHOLD if r["threshold"] is None else r["threshold"]
             if p >= t:
                 passing.append((r, f"probability {p:.2f} reaches threshold {t:.2f}"))
-        elif r["rank"] == top_rank and r["level"] >= 1:
+        elif r["rank"] == top_rank and r["level"] >= min_level and not r.get("unreadable"):
             basis = (
                 f"no trained classifier: top-ranked candidate, suggested level {r['level']}"
                 f" ({r.get('level_reason') or 'decision rules'})"
@@ -142,7 +144,7 @@ def draft_pick(rows: list[dict]) -> tuple[dict, str] | None:
     return max(passing, key=lambda x: (x[0]["level"], x[0]["probability"] or 0, -x[0]["rank"]))
 
 
-def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
+def shortfall(row: dict, elig: Eligibility, decision: dict | None, min_level: int = 1) -> list[str]:
     """Why a candidate did not earn points, in the words an analyst would use."""
     why = []
     if not elig.counts:
@@ -168,6 +170,11 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
         why.append(
             f"ranked {row['rank']}: without a trained classifier only the top-ranked one counts"
         )
+    elif row.get("unreadable"):
+        flags = ", ".join(row["unreadable"])
+        why.append(f"page flagged {flags}: the level rules cannot read it")
+    elif 0 < row["level"] < min_level:
+        why.append(f"suggested level {row['level']}, below the draft minimum {min_level}")
     if row["level"] == 0:
         why.append(f"suggested level 0 ({row.get('level_reason') or 'no cue words'})")
     return why
@@ -258,7 +265,7 @@ def build_scorecard(
         best = None
         for doc in docs:
             rows = cands[doc["id"]].get(criterion.id, [])
-            pick = draft_pick(rows)
+            pick = draft_pick(rows, cset.scoring.zero_shot_min_level)
             if pick is None:
                 continue
             row, basis = pick
@@ -286,7 +293,9 @@ def build_scorecard(
                 basis,
             )
         if cs.draft_level == 0 or cs.confirmed_level == 0:
-            cs.searched = _searched(criterion, docs, doc_infos, cands, eligibility, decided)
+            cs.searched = _searched(
+                criterion, docs, doc_infos, cands, eligibility, decided, cset.scoring
+            )
         scores.append(cs)
 
     card = Scorecard(
@@ -304,7 +313,7 @@ def build_scorecard(
     return card
 
 
-def _searched(criterion, docs, doc_infos, cands, eligibility, decided) -> dict:
+def _searched(criterion, docs, doc_infos, cands, eligibility, decided, scoring) -> dict:
     """What was searched for a criterion that scores 0, and why the best fell short."""
     rows = []
     for doc in docs:
@@ -316,7 +325,7 @@ def _searched(criterion, docs, doc_infos, cands, eligibility, decided) -> dict:
         elig = eligibility[doc["id"]]
         decision = decided.get((doc["id"], row["passage_hash"], criterion.id))
         ev = _evidence_from_candidate(row, doc, elig, "candidate").to_dict()
-        ev["why"] = shortfall(row, elig, decision)
+        ev["why"] = shortfall(row, elig, decision, scoring.zero_shot_min_level)
         best.append(ev)
     pages = sum(d["pages"] for d in doc_infos if d["counts"])
     counted = sum(1 for d in doc_infos if d["counts"])
