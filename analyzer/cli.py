@@ -70,6 +70,12 @@ class CandidateFormat(StrEnum):
     csv = "csv"
 
 
+class ReviewOrder(StrEnum):
+    criterion = "criterion"
+    score = "score"
+    informative = "informative"
+
+
 class PassageFormat(StrEnum):
     text = "text"
     jsonl = "jsonl"
@@ -191,16 +197,37 @@ def candidates(
     criterion: Annotated[str | None, typer.Option(help="only this criterion id")] = None,
     top: Annotated[int | None, typer.Option(help="only the best N per criterion")] = None,
     format: Annotated[CandidateFormat, typer.Option("--format", "-f")] = CandidateFormat.table,
+    order: Annotated[
+        ReviewOrder,
+        typer.Option(
+            help="criterion (then rank), score (highest first) or informative "
+            "(uncertain candidates and criteria with few labels first: active learning)"
+        ),
+    ] = ReviewOrder.criterion,
     db: DbOption = None,
 ) -> None:
-    """Show the evidence candidates of a document, with quote, score and page citation."""
+    """Show the evidence candidates of a document, with quote, score and page citation.
+
+    A criterion whose candidates all fall below the trained model's evidence threshold is
+    reported as "no evidence found"."""
+    from analyzer import active
+    from analyzer.labels import LabelError, load_training_labels
+
     database = _db(db)
     try:
         rows = views.candidates(database, doc, criterion)
+        verdicts = active.verdicts(rows)  # over all stored candidates, before --top
         if top is not None:
             rows = [r for r in rows if r["rank"] <= top]
-    except (StoreError, KeyError) as exc:
+        if order is ReviewOrder.informative:
+            positives = active.label_positives(load_training_labels(db=database))
+            rows = active.review_order(rows, order.value, positives)
+        elif order is ReviewOrder.score:
+            rows = active.review_order(rows, order.value)
+    except (StoreError, KeyError, LabelError) as exc:
         fail(str(exc).strip("'"))
+    for r in rows:
+        r["criterion_verdict"] = verdicts[r["criterion"]]
     if criterion and not rows:
         fail(f"no candidates for criterion {criterion!r} in document {doc}")
     if not rows and format is CandidateFormat.table:
@@ -215,7 +242,10 @@ def candidates(
             "criterion",
             "rank",
             "score",
+            "probability",
+            "scorer",
             "level",
+            "criterion_verdict",
             "citation",
             "pdf_pages",
             "page_labels",
@@ -240,8 +270,20 @@ def candidates(
             label = f"{r['criterion']} #{r['rank']}\n[dim]id {r['candidate_id']}[/dim]"
             if r["rank"] == 1 and r.get("criterion_name"):
                 label += f"\n[dim]{r['criterion_name']}[/dim]"
-            table.add_row(label, f"{r['score']:.2f}", str(r["level"]), r["citation"], r["quote"])
+            if r["rank"] == 1 and r["criterion_verdict"] == "no evidence found":
+                label += "\n[yellow]no evidence found[/yellow]"
+            score = f"{r['score']:.2f}"
+            if r.get("probability") is not None:
+                score += f"\np={r['probability']:.2f}"
+            table.add_row(label, score, str(r["level"]), r["citation"], r["quote"])
         out.print(table)
+        missing = sorted(c for c, v in verdicts.items() if v == "no evidence found")
+        if missing:
+            out.print(
+                f"No evidence found (no candidate reaches the evidence threshold): "
+                f"{', '.join(missing)}",
+                highlight=False,
+            )
 
 
 @app.command()
@@ -307,28 +349,207 @@ def sample(
     out.print(f"wrote {path}", highlight=False)
 
 
+LabelsOption = Annotated[
+    list[Path] | None,
+    typer.Option("--labels", help="label file(s) (default: labels/<criteria set>/*.jsonl)"),
+]
+CriteriaOption = Annotated[
+    str | None, typer.Option("--criteria", help="criteria set name or YAML file (default: ltc)")
+]
+
+
 @app.command()
 def train(
-    csv_file: Annotated[Path, typer.Option("--csv", help="CSV of texts with 0/1 label columns")],
-    text_column: Annotated[str, typer.Option(help="column holding the text")],
-    group_column: Annotated[
-        str, typer.Option(help="column naming the source document (folds never split one)")
-    ],
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="folder to write the model and its card to")
-    ],
-    label_columns: Annotated[
-        str | None, typer.Option(help="comma-separated label columns (default: every 0/1 column)")
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="train on a CSV of texts with 0/1 label columns")
     ] = None,
+    text_column: Annotated[str | None, typer.Option(help="CSV: column holding the text")] = None,
+    group_column: Annotated[
+        str | None,
+        typer.Option(help="CSV: column naming the source document (folds never split one)"),
+    ] = None,
+    label_columns: Annotated[
+        str | None,
+        typer.Option(help="CSV: comma-separated label columns (default: every 0/1 column)"),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="model folder (default for labels: models/SET-VERSION-TIME)"),
+    ] = None,
+    labels: LabelsOption = None,
+    criteria: CriteriaOption = None,
+    evaluate_first: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate/--no-evaluate", help="cross-validate first and put the figures on the card"
+        ),
+    ] = True,
+    db: DbOption = None,
     model: ModelOption = None,
     backend: BackendOption = None,
 ) -> None:
-    """Train evidence classifiers on a labelled CSV, with grouped cross-validated metrics."""
+    """Train evidence classifiers: on the criteria set's labels and the reviewers' decisions
+    in the database (default), or on a labelled CSV (--csv)."""
+    if csv_file is not None:
+        _train_csv(csv_file, text_column, group_column, label_columns, out_dir, model, backend)
+        return
+    from analyzer.criteria_evaluation import evaluate_criteria_model
+    from analyzer.criteria_model import default_model_dir, train_criteria_model
+    from analyzer.labels import LabelError
+
+    database, criteria_set, label_list, files, analyzer = _label_setup(
+        labels, criteria, db, model, backend
+    )
+    try:
+        metrics = None
+        if evaluate_first:
+            metrics = evaluate_criteria_model(
+                criteria_set, label_list, analyzer.embed_texts, analyzer.embedder.name, database
+            )
+        trained = train_criteria_model(
+            criteria_set,
+            label_list,
+            analyzer.embed_texts,
+            analyzer.embedder.name,
+            database,
+            [str(f) for f in files],
+            metrics=_card_metrics(metrics),
+        )
+    except (ValueError, LabelError, EmbeddingError) as exc:
+        fail(str(exc))
+    target = out_dir or default_model_dir(criteria_set, trained.card["created"])
+    trained.save(target)
+    counts = trained.card["training_data"]
+    out.print(
+        f"wrote {target}: classifiers for {len(trained.trained_criteria)} of "
+        f"{len(criteria_set.criteria)} criteria from {counts['labels']} labels "
+        f"({counts['labelled_by'].get('reviewer', 0)} from reviewer decisions), "
+        f"criteria version {criteria_set.version}",
+        highlight=False,
+    )
+    if metrics:
+        _print_overall(metrics)
+
+
+def _label_setup(labels, criteria, db, model, backend):
+    """Criteria, labels (files + the DB's decisions) and an Analyzer for cached embeddings."""
+    from analyzer.criteria import load_criteria
+    from analyzer.labels import LabelError, label_files, load_training_labels
+    from analyzer.pipeline import Analyzer, Settings
+
+    try:
+        criteria_set = load_criteria(criteria)
+        files = list(labels) if labels else label_files(criteria_set.name)
+        if not files:
+            fail(f"no label files in labels/{criteria_set.name}/; pass --labels FILE")
+        db_path = db or Path(os.environ.get("ANALYZER_DB", "analyzer.db"))
+        # A database is optional: it adds reviewer decisions, passage texts and background.
+        database = _db(db_path) if Path(db_path).is_file() else None
+        label_list = load_training_labels(files, database)
+        analyzer = Analyzer(
+            database if database is not None else open_db(":memory:"),
+            Settings(model=model, backend=backend, criteria=criteria, use_classifier=False),
+        )
+    except (CriteriaError, LabelError) as exc:
+        fail(str(exc))
+    if database is None:
+        err.print(
+            f"note: no database at {db_path}; training on the label quotes alone "
+            "(analyse the labelled reports first for passage texts, background passages, "
+            "reviewer decisions and retrieval figures)",
+            highlight=False,
+        )
+    return database, criteria_set, label_list, files, analyzer
+
+
+def _card_metrics(metrics: dict | None) -> dict | None:
+    if not metrics:
+        return None
+    keep = ("folds", "grouped_by", "overall", "per_criterion", "labels", "reports_with_labels")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
+def _fmt(x, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _print_overall(metrics: dict) -> None:
+    o = metrics["overall"]
+    table = Table(
+        "",
+        "model",
+        "TF-IDF + LR baseline",
+        "zero-shot (untrained)",
+        title=f"grouped {metrics['folds']}-fold cross-validation by report",
+    )
+    c = o["classification"]
+    table.add_row(
+        "passage F1 (macro over criteria)",
+        f"{_fmt(c['model']['f1'])} ({_fmt(c['model']['macro_f1'])})",
+        f"{_fmt(c['baseline']['f1'])} ({_fmt(c['baseline']['macro_f1'])})",
+        "-",
+    )
+    r = o["retrieval"]
+    for key, name in (("hit_at_5", "hit@5"), ("mrr", "MRR of first evidence")):
+        table.add_row(name, *(_fmt(r[m][key]) for m in ("model", "baseline", "zero_shot")))
+    d = o["detection"]
+    table.add_row(
+        "evidence / none per report: balanced accuracy",
+        _fmt(d["model"]["balanced_accuracy"]),
+        _fmt(d["baseline"]["balanced_accuracy"]),
+        "-",
+    )
+    out.print(table)
+
+
+def _print_per_criterion(metrics: dict) -> None:
+    table = Table(
+        "criterion",
+        "pos",
+        "neg",
+        "F1",
+        "base F1",
+        "hit@5",
+        "base",
+        "MRR",
+        "base",
+        "bal. acc.",
+        title="per criterion (model vs TF-IDF baseline on the same folds)",
+    )
+    for cid, m in metrics["per_criterion"].items():
+        ret = m.get("retrieval", {})
+        table.add_row(
+            cid,
+            str(m["positives"]),
+            str(m["negatives"]),
+            _fmt(m.get("model", {}).get("f1")),
+            _fmt(m.get("baseline", {}).get("f1")),
+            _fmt(ret.get("model", {}).get("hit_at_5")),
+            _fmt(ret.get("baseline", {}).get("hit_at_5")),
+            _fmt(ret.get("model", {}).get("mrr")),
+            _fmt(ret.get("baseline", {}).get("mrr")),
+            _fmt(m.get("detection_model", {}).get("balanced_accuracy")),
+        )
+    out.print(table)
+
+
+def _train_csv(csv_file, text_column, group_column, label_columns, out_dir, model, backend):
     from analyzer.embeddings import get_embedder
     from analyzer.evaluation import train_from_csv
 
     if not csv_file.is_file():
         fail(f"{csv_file}: no such file")
+    missing = [
+        name
+        for name, value in (
+            ("--text-column", text_column),
+            ("--group-column", group_column),
+            ("--out", out_dir),
+        )
+        if not value
+    ]
+    if missing:
+        fail(f"training on a CSV needs {', '.join(missing)}")
     labels = [c.strip() for c in label_columns.split(",") if c.strip()] if label_columns else None
     try:
         card = train_from_csv(
@@ -348,15 +569,50 @@ def train(
 
 @app.command()
 def evaluate(
-    csv_file: Annotated[Path, typer.Option("--csv", help="held-out CSV with the same columns")],
-    model_dir: Annotated[Path, typer.Option("--model", help="folder written by analyzer train")],
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="held-out CSV with the model's columns")
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", help="CSV: folder written by analyzer train --csv")
+    ] = None,
+    labels: LabelsOption = None,
+    criteria: CriteriaOption = None,
     format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    db: DbOption = None,
     backend: BackendOption = None,
 ) -> None:
-    """Precision, recall and F1 per label of a trained model on a held-out CSV."""
+    """Grouped cross-validated figures on the criteria set's labels (default): classifier
+    P/R/F1, hit@5 and MRR of the first true evidence, balanced accuracy of evidence / none
+    per report, each beside a TF-IDF + LR baseline on the same folds. With --csv and
+    --model: a trained CSV model's P/R/F1 on a held-out CSV."""
+    if csv_file is not None or model_dir is not None:
+        _evaluate_csv(csv_file, model_dir, format, backend)
+        return
+    from analyzer.criteria_evaluation import evaluate_criteria_model
+    from analyzer.labels import LabelError
+
+    database, criteria_set, label_list, _, analyzer = _label_setup(
+        labels, criteria, db, None, backend
+    )
+    try:
+        metrics = evaluate_criteria_model(
+            criteria_set, label_list, analyzer.embed_texts, analyzer.embedder.name, database
+        )
+    except (ValueError, LabelError, EmbeddingError) as exc:
+        fail(str(exc))
+    if format is TableFormat.json:
+        print(json.dumps(metrics, indent=2))
+        return
+    _print_overall(metrics)
+    _print_per_criterion(metrics)
+
+
+def _evaluate_csv(csv_file, model_dir, format, backend) -> None:
     from analyzer.embeddings import get_embedder
     from analyzer.evaluation import evaluate_csv
 
+    if csv_file is None or model_dir is None:
+        fail("evaluating on a CSV needs both --csv and --model")
     if not csv_file.is_file():
         fail(f"{csv_file}: no such file")
     if not (model_dir / "card.json").is_file():

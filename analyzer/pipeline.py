@@ -19,10 +19,11 @@ from sqlite_utils import Database
 from analyzer import store
 from analyzer.criteria import CriteriaSet, load_criteria
 from analyzer.embeddings import Embedder, get_embedder
+from analyzer.levels import suggest_level
 from analyzer.parsing import PARSER_VERSION, ParseError, file_sha256, parse_pdf
 from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, Passage, content_hash, split_passages
 from analyzer.quotes import best_quote, criterion_terms
-from analyzer.scoring import HybridScorer, Scorer
+from analyzer.scoring import Assessment, HybridScorer, Scorer, TrainedScorer, assess
 
 DEFAULT_TOP_K = 5
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -36,6 +37,8 @@ class Settings:
     passage_overlap: int = DEFAULT_OVERLAP
     top_k: int = DEFAULT_TOP_K
     criteria: str | None = None  # set name or YAML path
+    use_classifier: bool = True  # the newest trained model for the criteria, when there is one
+    classifier_dir: str | None = None  # a specific trained model folder instead
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Analyzer:
         self.criteria: CriteriaSet = load_criteria(self.settings.criteria)
         self._embedder = embedder
         self._scorer: Scorer | None = None
+        self.classifier_path: Path | None = None
         self._terms = {c.id: criterion_terms(c) for c in self.criteria.criteria}
 
     def prepare(self) -> Analyzer:
@@ -79,8 +83,39 @@ class Analyzer:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            self._scorer = HybridScorer(self.criteria, self.embed_texts)
+            model = self._criteria_model()
+            if model is None:
+                self._scorer = HybridScorer(self.criteria, self.embed_texts)
+            else:
+                self._scorer = TrainedScorer(self.criteria, self.embed_texts, model)
         return self._scorer
+
+    def _criteria_model(self):
+        """The trained model to use: the one asked for, else the newest that matches."""
+        from analyzer.criteria_model import CriteriaModel, find_model
+
+        settings = self.settings
+        if settings.classifier_dir:
+            path = Path(settings.classifier_dir)
+        elif settings.use_classifier:
+            path = find_model(self.criteria.version, self.embedder.name)
+        else:
+            path = None
+        if path is None:
+            return None
+        model = CriteriaModel.load(path)
+        if model.criteria_version != self.criteria.version:
+            raise ValueError(
+                f"{path} was trained for criteria version {model.criteria_version}, "
+                f"not {self.criteria.version}"
+            )
+        if model.embedding_model != self.embedder.name:
+            raise ValueError(
+                f"{path} was trained on {model.embedding_model} embeddings, "
+                f"not {self.embedder.name}"
+            )
+        self.classifier_path = path
+        return model
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Vectors for texts, embedding only those not already stored for this model."""
@@ -163,7 +198,8 @@ class Analyzer:
             run_settings["model"] = self.embedder.name
 
             clock = time.perf_counter()
-            scores = self.scorer.score([p.text for p in passages], vectors)
+            assessment = assess(self.scorer, [p.text for p in passages], vectors)
+            run_settings["classifier"] = str(self.classifier_path or "") or None
             result.seconds["score"] = time.perf_counter() - clock
 
             clock = time.perf_counter()
@@ -184,7 +220,7 @@ class Analyzer:
                     if update:
                         self.db["documents"].update(doc_id, {**update, "updated_at": store.now()})
                 ids = [pid for pid, _ in store.load_passages(self.db, doc_id)]
-                rows = self.candidate_rows(doc_id, run_id, passages, ids, scores)
+                rows = self.candidate_rows(doc_id, run_id, passages, ids, assessment)
                 store.replace_candidates(self.db, doc_id, self.criteria.version, rows)
                 result.doc_id = doc_id
                 result.candidates = len(rows)
@@ -206,9 +242,10 @@ class Analyzer:
         run_id: int,
         passages: list[Passage],
         passage_ids: list[int],
-        scores: np.ndarray,
+        assessment: Assessment,
     ) -> list[dict]:
-        """The top-k passages per criterion, each with its best quote and that quote's page."""
+        """The top-k passages per criterion, each with its best quote, page and suggested level."""
+        scores = assessment.scores
         rows: list[dict] = []
         if not passages:
             return rows
@@ -217,6 +254,15 @@ class Analyzer:
             order = np.argsort(-scores[:, j], kind="stable")[:k]
             for rank, i in enumerate(order, start=1):
                 quote = best_quote(passages[i], self._terms[criterion.id])
+                probability = assessment.probability[i, j]
+                threshold = assessment.threshold[j]
+                level = suggest_level(quote.text)
+                if probability < threshold:  # False when either is NaN (no trained model)
+                    level.level = 0
+                    level.reason = (
+                        f"probability {probability:.2f} is below the evidence threshold "
+                        f"{threshold:.2f}"
+                    )
                 rows.append(
                     {
                         "document_id": doc_id,
@@ -226,10 +272,15 @@ class Analyzer:
                         "passage_id": passage_ids[i],
                         "rank": rank,
                         "score": round(float(scores[i, j]), 4),
-                        "scorer": self.scorer.name,
+                        "scorer": assessment.scorer[j],
                         "quote": quote.text,
                         "pdf_page": quote.pdf_page,
                         "page_label": quote.page_label,
+                        "probability": None if np.isnan(probability) else round(probability, 4),
+                        "threshold": None if np.isnan(threshold) else round(float(threshold), 4),
+                        "level": level.level,
+                        "level_reason": level.reason,
+                        "cues": json.dumps(level.cues),
                     }
                 )
         return rows

@@ -3,11 +3,13 @@
 This module holds the zero-shot scorer: cosine similarity between a passage and the
 criterion's own words (definition, search queries, examples that count), minus a penalty
 when the passage is closer to one of the criterion's look-alikes than to any of those.
-Trained classifiers will sit behind the same ``score`` interface.
+Trained classifiers sit behind the same interface (``TrainedScorer``): their calibrated
+probabilities are blended into the ranking as labels grow, and reported beside it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -22,6 +24,25 @@ class Scorer(Protocol):
     def score(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
         """Scores of shape (passages, criteria) for one report; higher means likelier evidence."""
         ...
+
+
+@dataclass
+class Assessment:
+    """What a scorer says about one report's passages, criterion by criterion."""
+
+    scores: np.ndarray  # (passages, criteria): the ranking score
+    probability: np.ndarray  # (passages, criteria): calibrated probability, NaN if none
+    threshold: np.ndarray  # (criteria,): the evidence threshold, NaN if none
+    scorer: list[str]  # (criteria,): which scorer produced the ranking score
+
+
+def assess(scorer: Scorer, texts: list[str], vectors: np.ndarray) -> Assessment:
+    """Ask any scorer; one without probabilities gets NaN for them."""
+    if hasattr(scorer, "assess"):
+        return scorer.assess(texts, vectors)
+    scores = scorer.score(texts, vectors)
+    n, c = scores.shape
+    return Assessment(scores, np.full((n, c), np.nan), np.full(c, np.nan), [scorer.name] * c)
 
 
 def prototype_texts(criterion: Criterion) -> tuple[list[str], list[str]]:
@@ -101,3 +122,47 @@ class HybridScorer:
 def _zscore(x: np.ndarray) -> np.ndarray:
     """Standardise each criterion's column over the report's passages."""
     return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+
+
+class TrainedScorer:
+    """A trained criteria model blended with the hybrid zero-shot scorer, criterion by criterion.
+
+    Where a criterion has no labelled positives the hybrid score stands alone; otherwise the
+    classifier's standardised log-odds are mixed in with weight n / (n + 5) for n labelled
+    positives, so the ranking leans on what reviewers taught it as their labels grow. The
+    calibrated probability and the criterion's threshold are reported beside the ranking.
+    """
+
+    def __init__(self, criteria: CriteriaSet, embed, model, hybrid: HybridScorer | None = None):
+        """`model` is a CriteriaModel; pass `hybrid` to share one whose prototypes are embedded."""
+        from analyzer.criteria_model import blend_weight
+
+        self.hybrid = hybrid or HybridScorer(criteria, embed)
+        self.model = model
+        self.criterion_ids = [c.id for c in criteria.criteria]
+        trained = set(model.trained_criteria)
+        self.weights = np.array(
+            [
+                blend_weight(model.positives(cid)) if cid in trained else 0.0
+                for cid in self.criterion_ids
+            ]
+        )
+        self.name = "trained+zero-shot+tfidf"
+
+    def scorer_names(self) -> list[str]:
+        return [f"{self.name} (w={w:.2f})" if w > 0 else self.hybrid.name for w in self.weights]
+
+    def assess(self, texts: list[str], vectors: np.ndarray) -> Assessment:
+        base = self.hybrid.score(texts, vectors)
+        probability, threshold = self.model.predict_proba(texts, vectors, self.criterion_ids)
+        scores = base.copy()
+        if len(texts) > 1:
+            p = np.clip(np.nan_to_num(probability, nan=0.5), 1e-6, 1 - 1e-6)
+            logit = _zscore(np.log(p / (1 - p)).astype(np.float32))
+            # The hybrid score is a sum of two z-scores; put the classifier on its scale.
+            w = self.weights.astype(np.float32)
+            scores = (1 - w) * base + w * 2 * logit
+        return Assessment(scores, probability, threshold, self.scorer_names())
+
+    def score(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        return self.assess(texts, vectors).scores

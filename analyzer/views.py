@@ -101,6 +101,11 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
                 "criterion_name": names.get(r["criterion_id"]),
                 "rank": r["rank"],
                 "score": r["score"],
+                "probability": r.get("probability"),
+                "threshold": r.get("threshold"),
+                "evidence": None
+                if r.get("probability") is None
+                else r["probability"] >= r["threshold"],
                 "scorer": r["scorer"],
                 "quote": r["quote"],
                 "quote_pdf_page": r["pdf_page"],
@@ -109,11 +114,12 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
                 "criteria_version": r["criteria_version"],
             }
         )
-        # The level the quote would earn if it is on topic (decision rules, cue words shown).
-        suggestion = suggest_level(r["quote"])
-        record.update(
-            {"level": suggestion.level, "level_reason": suggestion.reason, "cues": suggestion.cues}
-        )
+        if r.get("level") is None:  # stored before levels were kept with the candidate
+            suggestion = suggest_level(r["quote"])
+            level = (suggestion.level, suggestion.reason, suggestion.cues)
+        else:
+            level = (r["level"], r["level_reason"], json.loads(r["cues"] or "{}"))
+        record.update(dict(zip(("level", "level_reason", "cues"), level, strict=True)))
         records.append(record)
     return records
 
