@@ -125,6 +125,7 @@ def serve(
     path = Path(db or default_db_path())
     _open(path)
     app = make_app(path, upload_limit=upload_limit_mb * 2**20)
+    app.extensions["worker"].start()  # loads the model now, not on the first upload
     if not accounts.list_users(_open(path)):
         err.print(
             f"no users yet: create the first with: "

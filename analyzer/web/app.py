@@ -18,8 +18,10 @@ from sqlite_utils import Database
 
 from analyzer import accounts, store
 from analyzer.embeddings import Embedder
+from analyzer.quotes import citation
 from analyzer.review import segments
 from analyzer.web.jobs import Worker
+from analyzer.web.model import SharedEmbedder
 from analyzer.web.render import PageRenderer
 
 DEFAULT_UPLOAD_LIMIT = 100 * 2**20
@@ -56,8 +58,9 @@ def make_app(
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
-    app.extensions["embedder"] = embedder
-    app.extensions["worker"] = Worker(db_path, embedder)
+    shared = SharedEmbedder(embedder)
+    app.extensions["embedder"] = shared
+    app.extensions["worker"] = Worker(db_path, shared)
     app.extensions["renderer"] = PageRenderer()
     app.extensions["worker"].resume(db)
     db.close()
@@ -72,6 +75,7 @@ def make_app(
     app.teardown_appcontext(_close_db)
     app.context_processor(lambda: {"can": _can, "user": g.get("user")})
     app.add_template_filter(highlight)
+    app.add_template_global(citation)
     _error_handlers(app)
     return app
 

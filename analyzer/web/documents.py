@@ -19,6 +19,7 @@ from flask import (
 )
 
 from analyzer import decisions, evidence, review
+from analyzer.embeddings import EmbeddingError
 from analyzer.web.app import error, get_db, requires
 from analyzer.web.jobs import UploadError, save_upload, uploads
 from analyzer.web.render import RenderError
@@ -135,11 +136,10 @@ def search():
     results = []
     if query:
         embedder = current_app.extensions["embedder"]
-        if embedder is None:
-            from analyzer.embeddings import get_embedder
-
-            embedder = current_app.extensions["embedder"] = get_embedder()
-        results = evidence.search(db, embedder, query[:500], doc_id, limit=20)
+        try:
+            results = evidence.search(db, embedder, query[:500], doc_id, limit=20)
+        except EmbeddingError as exc:
+            return error(503, f"the search model is not available: {exc}")
     version = _latest_version(db)
     criteria = review.criteria_content(db, version) if version else []
     words = {w for w in re.findall(r"[a-z0-9]+", query.lower()) if len(w) > 2}

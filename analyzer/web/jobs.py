@@ -151,17 +151,21 @@ class Worker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        from analyzer.pipeline import Analyzer
+
         db = store.open_db(self.db_path)
-        analyzer = None
+        analyzer, problem = None, None
+        try:  # load the model and embed the criteria before the first upload arrives
+            analyzer = Analyzer(db, embedder=self.embedder).prepare()
+        except Exception as exc:
+            problem = f"cannot prepare the analysis: {type(exc).__name__}: {exc}"
         while (upload_id := self._queue.get()) is not None:
             try:
                 if analyzer is None:
-                    from analyzer.pipeline import Analyzer
-
-                    analyzer = Analyzer(db, embedder=self.embedder)
+                    raise RuntimeError(problem)
                 self._analyse(db, analyzer, upload_id)
             except Exception as exc:  # the worker must outlive one bad upload
-                _update(db, upload_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+                _update(db, upload_id, status="failed", stage="failed", error=str(exc) or repr(exc))
 
     def _analyse(self, db: Database, analyzer, upload_id: int) -> None:
         row = db["uploads"].get(upload_id)

@@ -35,6 +35,7 @@ def page():
         documents=list(db["documents"].rows_where(order_by="id")),
         criteria=criteria,
         orders=review.ORDERS,
+        candidate=request.args.get("candidate", type=int),
     )
 
 

@@ -316,5 +316,7 @@
     button.addEventListener("click", () => act(button.dataset.key));
   }
 
-  loadNext().catch((e) => setStatus(e.message, true));
+  // ?candidate=ID opens that card first (from the adjudication queue or a bookmark).
+  const start = root.dataset.candidate ? loadCard(root.dataset.candidate) : loadNext();
+  start.catch((e) => setStatus(e.message, true));
 })();

@@ -1,0 +1,35 @@
+"""One embedding model for the whole server, loaded on first use and used by one thread at a time.
+
+The analysis worker and the search page share it, so the model sits in memory once; calls
+are serialised because a fast tokenizer used from two threads at once can fail.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from analyzer.embeddings import Embedder, get_embedder
+
+
+class SharedEmbedder:
+    """Wraps an embedder (or loads the default one lazily) behind a lock."""
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+        self._lock = threading.RLock()
+
+    def _model(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = get_embedder()
+            return self._embedder
+
+    @property
+    def name(self) -> str:
+        return self._model().name
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        with self._lock:
+            return self._model().encode(texts, batch_size=batch_size)
