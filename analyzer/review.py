@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
 from analyzer.accounts import get_setting, set_setting
+from analyzer.active import informativeness
 from analyzer.decisions import Key, effective, is_positive, key_of, state
 from analyzer.levels import suggest_level
 from analyzer.quotes import citation, terms
@@ -30,6 +31,8 @@ OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
     "disputed",
 )
 DONE = (CONFIRMED, REJECTED)
+# "most informative" is analyzer.active's uncertainty sampling (probability near the model's
+# threshold, criteria with little confirmed evidence first), so the CLI and the web agree.
 ORDERS = {"score": "highest score first", "informative": "most informative first"}
 
 
@@ -152,9 +155,10 @@ def queue(
     skip: set[int] | frozenset[int] = frozenset(),
 ) -> list[int]:
     """Candidate ids this user still has to review, best first."""
+    everything = statuses(db, items(db, doc_id))
     chosen = [
         (item, st)
-        for item, st in statuses(db, items(db, doc_id))
+        for item, st in everything
         if item.candidate is not None
         and item.candidate["id"] not in skip
         and (criterion is None or item.key[2].lower() == criterion.lower())
@@ -165,11 +169,18 @@ def queue(
         c = item.candidate
         return (-(c["score"] or 0.0), c["rank"], c["criterion_id"], c["id"])
 
+    # Confirmed evidence per criterion: a criterion with few labels gains most from a decision.
+    positives = Counter(item.key[2] for item, st in everything if st["status"] == CONFIRMED)
+
     def informative(item: Item) -> tuple:
-        p = item.candidate.get("probability")
-        if p is None:  # no trained model yet: the scorer's order
+        c = item.candidate
+        if c.get("probability") is None:  # no trained model yet: the scorer's order
             return (1, *by_score(item))
-        return (0, abs(p - 0.5), *by_score(item))
+        threshold = 0.5 if c.get("threshold") is None else c["threshold"]
+        gain = informativeness(
+            {"probability": c["probability"], "threshold": threshold}, positives[item.key[2]]
+        )
+        return (0, -gain, *by_score(item))
 
     key = informative if order == "informative" else by_score
     return [item.candidate["id"] for item, _ in sorted(chosen, key=lambda pair: key(pair[0]))]
