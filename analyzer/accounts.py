@@ -34,20 +34,24 @@ class AccountError(Exception):
 
 
 def can(role: str | None, permission: str) -> bool:
+    """Does this role grant the permission (upload, review, adjudicate, admin)?"""
     return permission in PERMISSIONS.get(role or "", set())
 
 
 def get_user(db: Database, username: str) -> dict | None:
+    """A user by name, case-insensitively, or None."""
     rows = list(db["users"].rows_where("lower(username) = lower(?)", [username]))
     return rows[0] if rows else None
 
 
 def user_by_id(db: Database, user_id: int) -> dict | None:
+    """A user by id (as kept in the session), or None."""
     rows = list(db["users"].rows_where("id = ?", [user_id]))
     return rows[0] if rows else None
 
 
 def list_users(db: Database) -> list[dict]:
+    """All users without their password hashes."""
     return [
         {k: v for k, v in row.items() if k != "password_hash"}
         for row in db["users"].rows_where(order_by="username")
@@ -110,6 +114,7 @@ def _require(db: Database, username: str) -> dict:
 
 
 def set_role(db: Database, username: str, role: str) -> None:
+    """Change a role; the last active admin cannot give theirs up."""
     _check_role(role)
     user = _require(db, username)
     if user["role"] == "admin" and role != "admin":
@@ -118,6 +123,7 @@ def set_role(db: Database, username: str, role: str) -> None:
 
 
 def set_disabled(db: Database, username: str, disabled: bool) -> None:
+    """Lock or unlock an account (users are never deleted: decisions name them)."""
     user = _require(db, username)
     if disabled and user["role"] == "admin":
         _keep_an_admin(db, user["id"])
@@ -125,6 +131,7 @@ def set_disabled(db: Database, username: str, disabled: bool) -> None:
 
 
 def set_password(db: Database, username: str, password: str) -> None:
+    """Replace a user's password (hashed with argon2)."""
     _check_password(password)
     user = _require(db, username)
     db["users"].update(user["id"], {"password_hash": _hasher.hash(password)})
@@ -137,11 +144,13 @@ def _keep_an_admin(db: Database, leaving_id: int) -> None:
 
 
 def get_setting(db: Database, key: str) -> str | None:
+    """A value from the settings table, or None."""
     rows = list(db["settings"].rows_where("key = ?", [key]))
     return rows[0]["value"] if rows else None
 
 
 def set_setting(db: Database, key: str, value: str) -> None:
+    """Store a value in the settings table."""
     db["settings"].upsert({"key": key, "value": value, "updated_at": store.now()}, pk="key")
 
 

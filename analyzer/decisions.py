@@ -140,6 +140,7 @@ def _default_state(cand: dict) -> dict:
 
 
 def candidate_key(db: Database, cand: dict) -> Key:
+    """The review item key of a stored candidate."""
     passage = _passage(db, cand["passage_id"])
     return (cand["document_id"], passage["content_hash"], cand["criterion_id"])
 
@@ -262,6 +263,7 @@ def undo_decision(
 
 
 def latest_criteria_version(db: Database, doc_id: int) -> str | None:
+    """The criteria version of the document's newest candidates (else the newest set)."""
     row = db.execute(
         "select criteria_version from candidates where document_id = ? "
         "order by created_at desc, id desc limit 1",

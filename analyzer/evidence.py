@@ -79,6 +79,7 @@ def confirmed(db: Database, doc_id: int | None = None, company: str | None = Non
 
 
 def to_csv(rows: list[dict]) -> str:
+    """Rows as CSV with a header; reviewers joined with '; '."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, extrasaction="ignore")
     writer.writeheader()
@@ -88,6 +89,7 @@ def to_csv(rows: list[dict]) -> str:
 
 
 def to_json(rows: list[dict]) -> str:
+    """Rows as indented JSON."""
     return json.dumps(rows, indent=2, ensure_ascii=False)
 
 

@@ -37,10 +37,12 @@ ORDERS = {"score": "highest score first", "informative": "most informative first
 
 
 def four_eyes(db: Database, criteria_version: str) -> bool:
+    """Is four eyes on for this criteria version (a setting an admin changes)?"""
     return get_setting(db, f"four_eyes:{criteria_version}") == "1"
 
 
 def set_four_eyes(db: Database, criteria_version: str, on: bool) -> None:
+    """Turn four eyes on or off for one criteria version."""
     set_setting(db, f"four_eyes:{criteria_version}", "1" if on else "0")
 
 
@@ -130,6 +132,7 @@ def items(db: Database, doc_id: int | None = None, company: str | None = None) -
 
 
 def statuses(db: Database, chosen: list[Item]) -> list[tuple[Item, dict]]:
+    """(item, status) pairs, reading each criteria version's four-eyes setting once."""
     cache: dict[str, bool] = {}
     out = []
     for item in chosen:
@@ -225,11 +228,13 @@ def disputed(db: Database) -> list[tuple[Item, dict]]:
 
 
 def criteria_content(db: Database, version: str) -> list[dict]:
+    """The criteria of a stored set as they were when candidates were made."""
     rows = list(db["criteria_sets"].rows_where("version = ?", [version]))
     return json.loads(rows[0]["content"]) if rows else []
 
 
 def criterion_info(db: Database, version: str, criterion_id: str) -> dict:
+    """One criterion of a stored set; a placeholder if the set no longer has it."""
     for c in criteria_content(db, version):
         if c["id"] == criterion_id:
             return c

@@ -8,10 +8,12 @@ POST, one background worker for analyses and a child process for page images.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
 from sqlite_utils import Database
@@ -29,6 +31,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "static"}
 
 
 def connect(path: Path) -> Database:
+    """A connection for one request thread, waiting rather than failing on a busy file."""
     db = Database(path)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 10000")
@@ -89,6 +92,7 @@ def highlight(text: str, words: set[str]) -> Markup:
 
 
 def get_db() -> Database:
+    """The request's database connection, opened on first use."""
     from flask import current_app
 
     if "db" not in g:
@@ -103,10 +107,11 @@ def _close_db(_exc) -> None:
 
 
 def wants_json() -> bool:
+    """JSON endpoints answer errors in JSON, pages with a page."""
     return request.path.startswith("/api/")
 
 
-def _load_user():
+def _load_user() -> ResponseReturnValue | None:
     g.user = None
     uid = session.get("uid")
     if uid is not None:
@@ -127,7 +132,7 @@ def _can(permission: str) -> bool:
     return bool(user) and accounts.can(user["role"], permission)
 
 
-def requires(permission: str):
+def requires(permission: str) -> Callable[[Callable], Callable]:
     """Allow the view only to users whose role grants the permission."""
 
     def wrap(view):
@@ -142,7 +147,8 @@ def requires(permission: str):
     return wrap
 
 
-def error(code: int, message: str):
+def error(code: int, message: str) -> ResponseReturnValue:
+    """An error the user can act on: a page, or JSON under /api/."""
     if wants_json():
         return jsonify(error=message), code
     return render_template("error.html", code=code, message=message), code

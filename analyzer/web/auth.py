@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from analyzer import accounts, review
 from analyzer.web.app import get_db, requires
@@ -18,7 +19,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             user = accounts.authenticate(
@@ -36,14 +37,14 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     session.clear()
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
 @requires("admin")
-def users():
+def users() -> ResponseReturnValue:
     db = get_db()
     if request.method == "POST":
         form = request.form
@@ -71,7 +72,7 @@ def users():
 
 @bp.route("/admin/criteria", methods=["GET", "POST"])
 @requires("admin")
-def criteria():
+def criteria() -> ResponseReturnValue:
     db = get_db()
     sets = list(db["criteria_sets"].rows_where(order_by="created_at desc"))
     if request.method == "POST":

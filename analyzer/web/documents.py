@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from analyzer import decisions, evidence, review
 from analyzer.embeddings import EmbeddingError
@@ -28,7 +29,7 @@ bp = Blueprint("documents", __name__)
 
 
 @bp.get("/")
-def home():
+def home() -> ResponseReturnValue:
     db = get_db()
     docs = list(db["documents"].rows_where(order_by="id desc"))
     counts = review.progress(db)["documents"]
@@ -45,7 +46,7 @@ def home():
 
 @bp.post("/upload")
 @requires("upload")
-def upload():
+def upload() -> ResponseReturnValue:
     db = get_db()
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files:
@@ -85,12 +86,12 @@ def upload():
 
 
 @bp.get("/api/uploads")
-def uploads_json():
+def uploads_json() -> ResponseReturnValue:
     return jsonify(uploads=uploads(get_db()))
 
 
 @bp.get("/documents/<int:doc_id>/pages/<int:pdf_page>.png")
-def page_image(doc_id: int, pdf_page: int):
+def page_image(doc_id: int, pdf_page: int) -> ResponseReturnValue:
     db = get_db()
     rows = list(db["documents"].rows_where("id = ?", [doc_id]))
     if not rows:
@@ -109,7 +110,7 @@ def page_image(doc_id: int, pdf_page: int):
 
 
 @bp.get("/export")
-def export():
+def export() -> ResponseReturnValue:
     db = get_db()
     doc_id = request.args.get("doc", type=int)
     company = request.args.get("company") or None
@@ -129,7 +130,7 @@ def export():
 
 @bp.get("/search")
 @requires("review")
-def search():
+def search() -> ResponseReturnValue:
     db = get_db()
     query = request.args.get("q", "").strip()
     doc_id = request.args.get("doc", type=int)
@@ -163,7 +164,7 @@ def _latest_version(db) -> str | None:
 
 @bp.post("/evidence/add")
 @requires("review")
-def add_evidence():
+def add_evidence() -> ResponseReturnValue:
     form = request.form
     level = form.get("level", type=int)
     try:

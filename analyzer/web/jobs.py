@@ -115,6 +115,7 @@ def _fill_missing_meta(db: Database, doc: dict, row: dict) -> None:
 
 
 def uploads(db: Database, limit: int = 50) -> list[dict]:
+    """Recent uploads, newest first, without the server-side path."""
     rows = db["uploads"].rows_where(order_by="id desc", limit=limit)
     return [{k: v for k, v in r.items() if k != "stored_path"} for r in rows]
 
@@ -130,12 +131,14 @@ class Worker:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        """Start the thread (it loads the model first) unless it runs already."""
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="analysis", daemon=True)
                 self._thread.start()
 
     def submit(self, upload_id: int) -> None:
+        """Queue an upload for analysis."""
         self.start()
         self._queue.put(upload_id)
 
@@ -146,6 +149,7 @@ class Worker:
             self.submit(row["id"])
 
     def stop(self, timeout: float = 5) -> None:
+        """Let the thread finish its current upload and end."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)

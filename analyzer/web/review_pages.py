@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from analyzer import decisions, review
 from analyzer.web.app import error, get_db, requires
@@ -22,7 +23,7 @@ def _scope() -> dict:
 
 @bp.get("/review")
 @requires("review")
-def page():
+def page() -> ResponseReturnValue:
     db = get_db()
     scope = _scope()
     version = db.execute(
@@ -47,7 +48,7 @@ def _counts(db, card: dict) -> dict:
     }
 
 
-def _card_json(db, candidate_id: int):
+def _card_json(db, candidate_id: int) -> ResponseReturnValue:
     card = review.card(db, candidate_id, g.user["username"])
     if card is None:
         return error(404, f"no candidate {candidate_id}")
@@ -57,7 +58,7 @@ def _card_json(db, candidate_id: int):
 
 @bp.get("/api/next")
 @requires("review")
-def next_card():
+def next_card() -> ResponseReturnValue:
     db = get_db()
     scope = _scope()
     skip = {int(x) for x in request.args.get("skip", "").split(",") if x.strip().isdigit()}
@@ -70,7 +71,7 @@ def next_card():
 
 @bp.get("/api/cards/<int:candidate_id>")
 @requires("review")
-def show_card(candidate_id: int):
+def show_card(candidate_id: int) -> ResponseReturnValue:
     return _card_json(get_db(), candidate_id)
 
 
@@ -90,7 +91,7 @@ def _level(value) -> int | None:
 
 @bp.post("/api/cards/<int:candidate_id>/decide")
 @requires("review")
-def decide(candidate_id: int):
+def decide(candidate_id: int) -> ResponseReturnValue:
     data = _body()
     adjudication = bool(data.get("adjudication"))
     if adjudication and not _may("adjudicate"):
@@ -120,7 +121,7 @@ def _may(permission: str) -> bool:
 
 @bp.post("/api/decisions/<int:decision_id>/undo")
 @requires("review")
-def undo(decision_id: int):
+def undo(decision_id: int) -> ResponseReturnValue:
     try:
         undo_id = decisions.undo_decision(
             get_db(), decision_id, g.user["username"], others_allowed=_may("adjudicate")
@@ -132,7 +133,7 @@ def undo(decision_id: int):
 
 
 @bp.get("/progress")
-def progress():
+def progress() -> ResponseReturnValue:
     db = get_db()
     doc_id = request.args.get("doc", type=int)
     stats = review.progress(db, doc_id)
@@ -145,7 +146,7 @@ def progress():
 
 @bp.route("/adjudicate", methods=["GET", "POST"])
 @requires("adjudicate")
-def adjudicate():
+def adjudicate() -> ResponseReturnValue:
     db = get_db()
     if request.method == "POST":
         form = request.form
