@@ -137,3 +137,30 @@ def serve(
         waitress_serve(app, host=host, port=port, threads=threads, ident="analyzer")
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
+
+
+def export_evidence(
+    doc: Annotated[
+        str | None, typer.Argument(help="document id or path of an analysed file")
+    ] = None,
+    company: Annotated[str | None, typer.Option(help="every document of this company")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
+    db: DbOption = None,
+) -> None:
+    """Write reviewer-confirmed evidence with citations (the web app's export) to stdout."""
+    from analyzer import evidence
+    from analyzer.store import find_document
+
+    if (doc is None) == (company is None):
+        _fail("give either a document or --company")
+    if format not in ("csv", "json"):
+        _fail("--format must be csv or json")
+    database = _open(db)
+    doc_id = None
+    if doc is not None:
+        try:
+            doc_id = find_document(database, doc)["id"]
+        except StoreError as exc:
+            _fail(str(exc))
+    rows = evidence.confirmed(database, doc_id, company)
+    sys.stdout.write(evidence.to_csv(rows) if format == "csv" else evidence.to_json(rows) + "\n")

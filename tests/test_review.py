@@ -184,6 +184,20 @@ def test_users_and_serve_through_the_cli(tmp_path):
     assert proc.returncode == 1 and "--port must be" in proc.stderr
 
 
+def test_confirmed_evidence_through_the_cli(db, tmp_path):
+    cand = first(db)
+    record_decision(db, cand["id"], "accept", "ana", level=2)
+    db_file = tmp_path / "analyzer.db"
+    proc = run_cli("export-evidence", "--company", "Acme", "-f", "json", db=db_file)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [(r["candidate_id"], r["level"], r["reviewers"]) for r in rows] == [
+        (cand["id"], 2, ["ana"])
+    ]
+    proc = run_cli("export-evidence", "99", db=db_file)
+    assert proc.returncode == 1 and "no such document" in proc.stderr
+
+
 def _cli_stdin(args: list[str], db_path):
     import os
     import shutil
