@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from analyzer.decisions import DecisionError, export_labels, history, record_decision
 from analyzer.pipeline import Analyzer, Settings
+from analyzer.store import open_db
 from tests.conftest import run_cli
 
 
-@pytest.fixture
-def analysed(db, embedder, sample_pdf):
-    result = Analyzer(db, Settings(), embedder=embedder).analyze(sample_pdf)
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory, embedder, sample_pdf):
+    """The sample report analysed once; each test gets a copy of the database file."""
+    path = tmp_path_factory.mktemp("decisions") / "template.db"
+    result = Analyzer(open_db(path), Settings(), embedder=embedder).analyze(sample_pdf)
     assert result.error is None
-    return db, result
+    return path, result
+
+
+@pytest.fixture
+def analysed(sample_template, db_path):
+    template, result = sample_template
+    shutil.copy(template, db_path)
+    return open_db(db_path), result
 
 
 def candidate(db, criterion: str, rank: int = 1) -> dict:
