@@ -150,11 +150,13 @@ def test_uploads_are_checked_by_content_and_size(app):
     assert db["uploads"].count == 0
     assert not list(app.config["UPLOADS_DIR"].glob("*"))  # nothing refused is kept
     # The same file as the analysed one: found, not analysed again; the client's name is no path.
+    db["documents"].update(1, {"path": "/gone/acme-2024.pdf"})  # analysed on another machine
     page = upload(template_pdf().read_bytes(), "../../etc/acme.pdf")
     assert "already analysed as document 1" in page
     row = db["uploads"].get(1)
     assert row["file_name"] == "acme.pdf" and row["status"] == "done"
     assert row["stored_path"].endswith(f"{row['sha256']}.pdf")
+    assert db["documents"].get(1)["path"] == row["stored_path"]  # so its pages can be shown
 
 
 def test_an_upload_is_analysed_in_the_background(app, tmp_path):
@@ -219,6 +221,8 @@ def test_review_api_decide_undo_history_and_export(app):
     assert rejected.status_code == 200
     bad = post_json(client, f"/api/cards/{cid}/decide", {"action": "accept", "level": "high"})
     assert bad.status_code == 400 and "level must be" in bad.json["error"]
+    bad = post_json(client, f"/api/cards/{cid}/decide", {"action": "correct", "criterion": [1]})
+    assert bad.status_code == 400 and bad.json["error"] == "criterion must be text"
     bad = post_json(client, f"/api/cards/{cid}/decide", {"action": "correct", "quote": "not there"})
     assert bad.status_code == 400 and "taken from the passage" in bad.json["error"]
     assert post_json(client, "/api/cards/999999/decide", {"action": "accept"}).status_code == 400

@@ -99,6 +99,8 @@ def save_upload(
         )
         row["candidates"] = db["candidates"].count_where("document_id = ?", [existing["id"]])
         _fill_missing_meta(db, existing, row)
+        if not Path(existing["path"] or "").is_file():  # analysed elsewhere: page images need it
+            db["documents"].update(existing["id"], {"path": row["stored_path"]})
         with db.atomic():
             row["id"] = db["uploads"].insert(row).last_pk
         return row, False

@@ -89,6 +89,13 @@ def _level(value) -> int | None:
         raise decisions.DecisionError("level must be 0, 1 or 2") from None
 
 
+def _text(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise decisions.DecisionError(f"{key} must be text")
+
+
 @bp.post("/api/cards/<int:candidate_id>/decide")
 @requires("review")
 def decide(candidate_id: int) -> ResponseReturnValue:
@@ -100,12 +107,12 @@ def decide(candidate_id: int) -> ResponseReturnValue:
         decision_id = decisions.record_decision(
             get_db(),
             candidate_id,
-            str(data.get("action", "")),
+            _text(data, "action") or "",
             g.user["username"],
             level=_level(data.get("level")),
-            criterion=data.get("criterion") or None,
-            quote=data.get("quote") if isinstance(data.get("quote"), str) else None,
-            comment=data.get("comment") if isinstance(data.get("comment"), str) else None,
+            criterion=_text(data, "criterion") or None,
+            quote=_text(data, "quote"),
+            comment=_text(data, "comment"),
             adjudication=adjudication,
         )
     except decisions.DecisionError as exc:
@@ -124,7 +131,7 @@ def _may(permission: str) -> bool:
 def undo(decision_id: int) -> ResponseReturnValue:
     try:
         undo_id = decisions.undo_decision(
-            get_db(), decision_id, g.user["username"], others_allowed=_may("adjudicate")
+            get_db(), decision_id, g.user["username"], others_allowed=_may("admin")
         )
     except decisions.DecisionError as exc:
         return error(400, str(exc))
