@@ -2,14 +2,16 @@
 
 A set's version is a hash of its content, so every candidate and score records exactly
 which wording of the criteria it was made against; editing a query gives a new version.
-The optional ``scoring`` section says how levels become points and how points are weighed.
+The optional ``scoring`` section (and a criterion's ``points`` and ``weight``) says how
+levels become points and how points are weighed. It has its own version, so re-weighting
+a section never orphans the candidates and trained models made for the same wording.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -18,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CRITERIA_DIR = REPO_ROOT / "labels" / "criteria"
 DEFAULT_SET = "ltc"
 DEFAULT_POINTS = {0: 0.0, 1: 1.0, 2: 2.0}  # met not at all, partly, fully
+SCORING_KEYS = ("points", "weight")  # a criterion's scoring keys, outside its version
 
 
 class CriteriaError(Exception):
@@ -47,6 +50,7 @@ class Scoring:
     section_weights: dict[str, float] = field(default_factory=dict)
     subsection_weights: dict[str, float] = field(default_factory=dict)  # "A/Steel" -> 2.0
     zero_shot_min_level: int = 1  # a draft without trained probabilities needs this level
+    version: str = ""  # hash of the scoring rules alone
 
     def weight_of(self, criterion: Criterion) -> float:
         """The criterion's weight times its subsection's and its section's."""
@@ -124,8 +128,17 @@ def load_criteria(name_or_path: str | Path | None = None) -> CriteriaSet:
             )
         )
     scoring = _scoring(path, scoring_data, criteria)
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    wording = {k: v for k, v in data.items() if k != "scoring"}
+    wording["criteria"] = [
+        {k: v for k, v in item.items() if k not in SCORING_KEYS} for item in data["criteria"]
+    ]
+    version = _hash(wording)
+    rules = {
+        "scoring": scoring_data,
+        "criteria": {item["id"]: {k: item[k] for k in SCORING_KEYS if k in item}
+                     for item in data["criteria"]},
+    }  # fmt: skip
+    scoring = replace(scoring, version=_hash(rules))
     return CriteriaSet(
         name=str(data.get("name") or path.stem),
         title=str(data.get("title") or path.stem),
@@ -134,6 +147,11 @@ def load_criteria(name_or_path: str | Path | None = None) -> CriteriaSet:
         source=str(path),
         scoring=scoring,
     )
+
+
+def _hash(data: object) -> str:
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
 
 def _points(path: Path, where: str, value: object) -> dict[int, float]:

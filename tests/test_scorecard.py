@@ -140,6 +140,12 @@ def test_missing_levels_score_zero_and_the_default_set_has_80_points():
     assert cset.scoring.section_names["B"].startswith("Human rights")
 
 
+def test_reweighting_changes_the_scoring_version_not_the_criteria_version(tmp_path):
+    plain, heavy = small_set(tmp_path), small_set(tmp_path, b="2", extra="weight: 3")
+    assert plain.version == heavy.version, "candidates and trained models stay valid"
+    assert plain.scoring.version != heavy.scoring.version
+
+
 @pytest.mark.parametrize(
     "subs, extra, message",
     [

@@ -56,6 +56,7 @@ def to_json(cards: list[Scorecard], season: str) -> bytes:
         "season": season,
         "generated_at": store.now(),
         "criteria_version": cards[0].criteria_set.version if cards else None,
+        "scoring_version": cards[0].criteria_set.scoring.version if cards else None,
         "companies": [summary_record(c) for c in cards],
         "scores": [criterion_record(c, cs) for c in cards for cs in c.criteria],
     }

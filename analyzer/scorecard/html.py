@@ -33,6 +33,7 @@ def _common(card: Scorecard) -> dict:
     return {
         "generated_at": store.now(),
         "criteria_version": card.criteria_set.version,
+        "scoring_version": card.criteria_set.scoring.version,
         "section_names": card.criteria_set.scoring.section_names,
     }
 

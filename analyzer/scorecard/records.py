@@ -78,6 +78,7 @@ def summary_record(card: Scorecard) -> dict:
         "cutoff": card.season_row["cutoff"] if card.season_row else None,
         "window_start": card.season_row["window_start"] if card.season_row else None,
         "criteria_version": card.criteria_set.version,
+        "scoring_version": card.criteria_set.scoring.version,
         "documents": card.documents,
         "draft": card.draft.to_dict(),
         "confirmed": card.confirmed.to_dict(),
