@@ -271,6 +271,7 @@ def test_four_eyes_adjudication_and_agreement_pages(app):
     assert f'value="{cid}"' in page
     progress = rob.get("/progress").get_data(as_text=True)
     assert "0% (0/1)" in progress  # agreement per criterion
+    assert "0 of 200 reviewed" in progress and "1 disputed" in progress
     admin.post(
         "/adjudicate",
         data={"candidate_id": cid, "action": "accept", "level": "1", "csrf_token": admin.token},

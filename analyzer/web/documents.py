@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 
 from analyzer import decisions, evidence, review
 from analyzer.embeddings import EmbeddingError
+from analyzer.quotes import terms
 from analyzer.web.app import error, get_db, requires
 from analyzer.web.jobs import UploadError, save_upload, uploads
 from analyzer.web.render import RenderError
@@ -143,7 +144,7 @@ def search() -> ResponseReturnValue:
             return error(503, f"the search model is not available: {exc}")
     version = _latest_version(db)
     criteria = review.criteria_content(db, version) if version else []
-    words = {w for w in re.findall(r"[a-z0-9]+", query.lower()) if len(w) > 2}
+    words = terms(query)  # content words only: "for" and "the" stay unmarked
     return render_template(
         "search.html",
         query=query,
