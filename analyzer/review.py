@@ -37,8 +37,21 @@ ORDERS = {"score": "highest score first", "informative": "most informative first
 
 
 def four_eyes(db: Database, criteria_version: str) -> bool:
-    """Is four eyes on for this criteria version (a setting an admin changes)?"""
-    return get_setting(db, f"four_eyes:{criteria_version}") == "1"
+    """Is four eyes on for this criteria version (a setting an admin changes)?
+
+    A new version of a set (a query was edited) keeps the setting of its newest predecessor
+    until an admin sets it for the new version.
+    """
+    value = get_setting(db, f"four_eyes:{criteria_version}")
+    if value is None:
+        rows = db.execute(
+            "select s.value from criteria_sets c join criteria_sets o on o.name = c.name "
+            "join settings s on s.key = 'four_eyes:' || o.version "
+            "where c.version = ? and o.version != ? order by o.created_at desc limit 1",
+            [criteria_version, criteria_version],
+        ).fetchall()
+        value = rows[0][0] if rows else None
+    return value == "1"
 
 
 def set_four_eyes(db: Database, criteria_version: str, on: bool) -> None:

@@ -122,8 +122,12 @@ def test_four_eyes_needs_two_reviewers_and_sends_disagreement_to_adjudication(db
     record_decision(db, b["id"], "accept", "cleo", level=1, adjudication=True)
     assert review.disputed(db) == []
     assert len(evidence.confirmed(db)) == 2
+    # An edited criteria file is a new version of the same set: it keeps the setting.
+    row = db["criteria_sets"].get(version)
+    db["criteria_sets"].insert({**row, "version": "edited", "created_at": "9999"})
+    assert review.four_eyes(db, "edited")
     review.set_four_eyes(db, version, False)
-    assert not review.four_eyes(db, version)
+    assert not review.four_eyes(db, version) and not review.four_eyes(db, "edited")
 
 
 def test_queue_orders_by_score_or_by_model_uncertainty(db):
