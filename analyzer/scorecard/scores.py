@@ -162,10 +162,12 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None, min_level: in
     else:
         why.append("not reviewed")
     p, t = row["probability"], row["threshold"]
+    below = False
     if p is not None:
         t = DEFAULT_THRESHOLD if t is None else t
         if p < t:
             why.append(f"probability {p:.2f} below threshold {t:.2f}")
+            below = True
     elif row["rank"] != 1:
         why.append(
             f"ranked {row['rank']}: without a trained classifier only the top-ranked one counts"
@@ -175,7 +177,7 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None, min_level: in
         why.append(f"page flagged {flags}: the level rules cannot read it")
     elif 0 < row["level"] < min_level:
         why.append(f"suggested level {row['level']}, below the draft minimum {min_level}")
-    if row["level"] == 0:
+    if row["level"] == 0 and not below:  # below threshold already says why it is level 0
         why.append(f"suggested level 0 ({row.get('level_reason') or 'no cue words'})")
     return why
 
