@@ -20,6 +20,7 @@ from tests.pdf_factory import folio_pdf
 from tests.review_support import PASSWORD, copy_db, template_db
 
 CHROMIUM = Path("/usr/bin/chromium")
+COMPANY = 'Gamma <img src=x onerror="document.body.dataset.pwned=1">'
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 pytestmark = pytest.mark.browser
@@ -89,7 +90,7 @@ def test_upload_review_with_the_keyboard_undo_and_export(server, page, tmp_path)
     page.wait_for_selector("text=Upload reports")
 
     page.set_input_files("input[name=files]", str(report))
-    page.fill("input[name=company]", "Gamma")
+    page.fill("input[name=company]", COMPANY)  # untrusted text must stay text
     page.fill("input[name=fiscal_year]", "2024")
     page.click("text=Upload and analyse")
     page.wait_for_selector("text=analysis queued")
@@ -99,11 +100,14 @@ def test_upload_review_with_the_keyboard_undo_and_export(server, page, tmp_path)
     row = page.locator("tr[data-upload]").first
     assert row.locator(".status").inner_text() == "done"
     assert row.locator(".pages").inner_text() == "4"
+    assert page.locator("body").get_attribute("data-pwned") is None  # the company stayed text
     link.click()
 
     page.wait_for_selector("#card:not([hidden])")
     first = card_id(page)
     assert page.locator("#citation").inner_text().startswith("p. ")
+    assert COMPANY in page.locator("#doc-name").inner_text()
+    assert page.locator("body").get_attribute("data-pwned") is None
     assert page.locator("#passage mark").count() > 0  # matched words highlighted
     page.wait_for_function("document.getElementById('page-img').naturalWidth > 0")
     assert page.locator("#boxes .box").count() > 0  # the passage boxed on the page image
@@ -136,7 +140,7 @@ def test_upload_review_with_the_keyboard_undo_and_export(server, page, tmp_path)
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert len(rows) == 1  # the first accept; the reject and the undone accept are not evidence
     assert rows[0]["reviewers"] == "ann" and rows[0]["file_name"] == "gamma-2024.pdf"
-    assert rows[0]["citation"].startswith("p. ") and rows[0]["company"] == "Gamma"
+    assert rows[0]["citation"].startswith("p. ") and rows[0]["company"] == COMPANY
     db = open_db(db_path)
     assert [r["action"] for r in db["decisions"].rows_where(order_by="id")] == [
         "accept",
