@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import signal
 import threading
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +40,11 @@ def render_png(path: str, pdf_page: int, scale: float) -> bytes:
         pdf.close()
 
 
+def _ignore_interrupts() -> None:
+    """Ctrl+C is the server's to handle; the child ends when the server does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class PageRenderer:
     """Renders pages one at a time in a child process, with a small memory cache."""
 
@@ -51,7 +57,9 @@ class PageRenderer:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, initializer=_ignore_interrupts
+                )
             return self._pool
 
     def render(self, path: str, pdf_page: int, scale: float = 1.5) -> bytes:
