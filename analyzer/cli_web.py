@@ -114,7 +114,7 @@ def serve(
     db: DbOption = None,
 ) -> None:
     """Start the review web app (upload, review with the page image, export)."""
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     from analyzer.web import make_app
 
@@ -125,18 +125,19 @@ def serve(
     path = Path(db or default_db_path())
     _open(path)
     app = make_app(path, upload_limit=upload_limit_mb * 2**20)
-    app.extensions["worker"].start()  # loads the model now, not on the first upload
     if not accounts.list_users(_open(path)):
         err.print(
             f"no users yet: create the first with: "
             f"analyzer users add NAME --role admin --db {path}",
             highlight=False,
         )
-    out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="analyzer")
+        server = create_server(app, host=host, port=port, threads=threads, ident="analyzer")
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
+    app.extensions["worker"].start()  # loads the model now, not on the first upload
+    out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
+    server.run()
 
 
 def export_evidence(
