@@ -126,6 +126,15 @@ def test_roles_decide_who_may_do_what(app):
     )
     assert "ann disabled" in response.get_data(as_text=True)
     assert analyst.get("/").status_code == 302  # a disabled account's session ends at once
+    form = {"op": "add", "username": "zoe", "password": PASSWORD, "role": "reviewer"}
+    page = admin.post(
+        "/admin/users", data={**form, "csrf_token": admin.token}, follow_redirects=True
+    )
+    assert "user zoe created" in page.get_data(as_text=True)
+    assert login(app, "zoe").get("/review").status_code == 200
+    form = {"op": "role", "username": "ada", "role": "reviewer", "csrf_token": admin.token}
+    page = admin.post("/admin/users", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "last active admin" in page
 
 
 def test_uploads_are_checked_by_content_and_size(app):
