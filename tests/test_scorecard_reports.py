@@ -136,3 +136,11 @@ def test_xlsx_reads_back(reviewed):
     statuses = {dict(zip(cols, r, strict=True))["status"] for r in evidence[1:]}
     assert {"accepted", "rejected", "draft"} <= statuses
     assert wb["Searched"].max_row > 40
+
+
+def test_xlsx_cells_drop_control_characters_from_pdf_text():
+    """Real reports carry control characters (found on the corpus) that XLSX cannot hold."""
+    from analyzer.scorecard.export import _cell
+
+    assert _cell("Inde\x02x 20\x0b24") == "Index 2024"
+    assert _cell({"a": [1]}) == '{"a": [1]}' and _cell(3) == 3
