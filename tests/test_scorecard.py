@@ -461,3 +461,14 @@ def test_metadata_csv_sets_company_and_season(seasons_db, tmp_path):
     sheet.write_text("file,publication_date\nnorthwind-motors-2024-sustainability-report.pdf,x\n")
     proc = run_cli("document", "import", str(sheet), db=path)
     assert proc.returncode == 1 and "line 2" in proc.stderr
+
+
+def test_render_report_for_a_web_download(seasons_db):
+    db, _ = seasons_db
+    content, mimetype, name = render_report(
+        db, "2025", None, "html", company_link=lambda c: f"/scorecards/2025/{c}"
+    )
+    assert mimetype.startswith("text/html") and name == "leaderboard-2025.html"
+    assert 'href="/scorecards/2025/Northwind Motors"' in content.decode()
+    content, mimetype, name = render_report(db, "2025", "Northwind Motors", "pack")
+    assert name == "northwind-motors-2025-evidence-pack.html" and b"evidence pack" in content

@@ -3,6 +3,7 @@ evidence pack sent to a company for its right of reply. Print CSS makes each a c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -65,7 +66,20 @@ def pack_html(card: Scorecard) -> str:
     )
 
 
-def leaderboard_html(cards: list[Scorecard], season: str, season_row: dict | None) -> str:
+def company_file(company: str, season: str) -> str:
+    """The file name a company's page is written under, which the leaderboard links to."""
+    return f"{slug(company)}-{season}.html"
+
+
+def leaderboard_html(
+    cards: list[Scorecard],
+    season: str,
+    season_row: dict | None,
+    company_link: Callable[[str], str] | None = None,
+) -> str:
+    """The leaderboard; ``company_link(company)`` gives each company's link (default: the
+    file name ``analyzer report`` writes its page under)."""
+    link = company_link or (lambda company: company_file(company, season))
     common = _common(cards[0]) if cards else {"generated_at": store.now()}
     names = common.get("section_names", {})
     return _env.get_template("leaderboard.html.j2").render(
@@ -73,7 +87,7 @@ def leaderboard_html(cards: list[Scorecard], season: str, season_row: dict | Non
         season=season,
         season_row=season_row,
         sections=list(names.items()),
-        links={c.company: f"{slug(c.company)}-{season}.html" for c in cards},
+        links={c.company: link(c.company) for c in cards},
         bars=bars_svg(cards),
         heat_confirmed=heatmap_svg(cards, "confirmed"),
         heat_draft=heatmap_svg(cards, "draft"),

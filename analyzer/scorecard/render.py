@@ -3,6 +3,8 @@ which the CLI writes to reports/ and the web app can send as a download."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlite_utils import Database
 
 from analyzer.criteria import CriteriaSet
@@ -59,14 +61,18 @@ def file_name(season: str, company: str | None, fmt: str) -> str:
 
 
 def render_cards(
-    cards: list[Scorecard], season: str, company: str | None, fmt: str, season_row: dict | None
+    cards: list[Scorecard],
+    season: str,
+    company: str | None,
+    fmt: str,
+    season_row: dict | None,
+    company_link: Callable[[str], str] | None = None,
 ) -> bytes:
+    """Bytes of one report from built scorecards (the CLI builds them once for many files)."""
+    if fmt == "html" and company:
+        return html.company_html(cards[0]).encode("utf-8")
     if fmt == "html":
-        text = (
-            html.company_html(cards[0]) if company else html.leaderboard_html(cards, season,
-                                                                              season_row)
-        )  # fmt: skip
-        return text.encode("utf-8")
+        return html.leaderboard_html(cards, season, season_row, company_link).encode("utf-8")
     if fmt == "pack":
         return html.pack_html(cards[0]).encode("utf-8")
     if fmt == "csv":
@@ -77,17 +83,22 @@ def render_cards(
 
 
 def render_report(
-    db: Database, season: str, company: str | None = None, fmt: str = "html"
+    db: Database,
+    season: str,
+    company: str | None = None,
+    fmt: str = "html",
+    company_link: Callable[[str], str] | None = None,
 ) -> tuple[bytes, str, str]:
     """A report as (content, mimetype, file name).
 
-    html: a company's scorecard, or the leaderboard when no company is given; pack: a
-    company's evidence pack; csv, xlsx, json: scores and evidence of one or all companies.
+    html: a company's scorecard, or the leaderboard when no company is given (a web app
+    passes ``company_link`` to point its rows at its own URLs); pack: a company's evidence
+    pack; csv, xlsx, json: scores and evidence of one or all companies.
     """
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "pack" and not company:
         raise ReportError("an evidence pack is per company: give the company")
     name, resolved, cards = scorecards_for(db, season, company)
-    content = render_cards(cards, name, resolved, fmt, get_season(db, name))
+    content = render_cards(cards, name, resolved, fmt, get_season(db, name), company_link)
     return content, MIMETYPES[fmt], file_name(name, resolved, fmt)
