@@ -25,6 +25,21 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 pytestmark = pytest.mark.browser
 
+# Selects the first 40 characters of the passage's first longer text run, as a reviewer would.
+SELECT_WORDS = """() => {
+  const passage = document.getElementById('passage');
+  const walker = document.createTreeWalker(passage, NodeFilter.SHOW_TEXT);
+  let node = walker.nextNode();
+  while (node && node.textContent.trim().length < 40) node = walker.nextNode();
+  const start = node.textContent.search(/\\S/);
+  const range = document.createRange();
+  range.setStart(node, start);
+  range.setEnd(node, start + 40);
+  getSelection().removeAllRanges();
+  getSelection().addRange(range);
+  return range.toString().trim();
+}"""
+
 
 @pytest.fixture
 def server(tmp_path_factory, tmp_path, embedder):
@@ -134,18 +149,34 @@ def test_upload_review_with_the_keyboard_undo_and_export(server, page, tmp_path)
     page.keyboard.press("Enter")
     page.wait_for_selector("#history >> text=table on the next page")
 
+    # e: the words selected in the passage become the quote (the card stays for a verdict).
+    chosen = page.evaluate(SELECT_WORDS)
+    page.keyboard.press("e")
+    assert page.input_value("#dialog-input") == chosen
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#history >> text=quote edited")
+    assert page.locator("#quote").inner_text() == chosen
+
+    # m: move the next card to another criterion.
+    page.keyboard.press("s")  # skip this one; it stays in the queue for later
+    page.wait_for_function(f"document.body.dataset.card !== '{third}'")
+    page.keyboard.press("m")
+    target = page.evaluate("document.querySelector('#dialog-select option:not(:checked)').value")
+    page.select_option("#dialog-select", target)
+    moved = card_id(page)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.body.dataset.card !== '{moved}'")
+
     page.goto(base + "/")
     with page.expect_download() as download:
         page.locator("tr", has_text="gamma-2024.pdf").locator("a", has_text="CSV").click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
-    assert len(rows) == 1  # the first accept; the reject and the undone accept are not evidence
-    assert rows[0]["reviewers"] == "ann" and rows[0]["file_name"] == "gamma-2024.pdf"
-    assert rows[0]["citation"].startswith("p. ") and rows[0]["company"] == COMPANY
+    # The first accept, the edited quote and the moved card; not the reject or the undone accept.
+    assert len(rows) == 3
+    assert {r["reviewers"] for r in rows} == {"ann"} and rows[0]["file_name"] == "gamma-2024.pdf"
+    assert all(r["citation"].startswith("p. ") and r["company"] == COMPANY for r in rows)
+    assert chosen in {r["quote"] for r in rows} and target in {r["criterion"] for r in rows}
     db = open_db(db_path)
-    assert [r["action"] for r in db["decisions"].rows_where(order_by="id")] == [
-        "accept",
-        "reject",
-        "accept",
-        "undo",
-        "comment",
-    ]
+    actions = [r["action"] for r in db["decisions"].rows_where(order_by="id")]
+    assert actions == ["accept", "reject", "accept", "undo", "comment", "correct", "correct"]
+    assert db["decisions"].get(7)["original_criterion_id"]  # the move is on record

@@ -272,7 +272,7 @@
       const level = Math.max(1, currentLevel());
       decide({ action: "correct", criterion: $("dialog-select").value, level: level }, true);
     } else if (mode === "quote") {
-      decide({ action: "correct", quote: $("dialog-input").value, level: currentLevel() }, false);
+      decide({ action: "correct", quote: $("dialog-input").value, level: Math.max(1, currentLevel()) }, false);
     } else if (mode === "comment") {
       decide({ action: "comment", comment: $("dialog-input").value }, false);
     }
