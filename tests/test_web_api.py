@@ -322,5 +322,7 @@ def test_report_text_is_escaped(app):
     client = login(app, "ada")
     page = client.get("/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
     marked = str(highlight("<b>steel</b> & more steel", {"steel"}))
     assert marked == "&lt;b&gt;<mark>steel</mark>&lt;/b&gt; &amp; more <mark>steel</mark>"
