@@ -384,6 +384,7 @@ def card(db: Database, candidate_id: int, user: str) -> dict | None:
             "file_name": doc["file_name"],
             "company": doc["company"],
             "fiscal_year": doc["fiscal_year"],
+            "page_count": doc["page_count"],
         },
         "criterion": {
             "id": criterion["id"],

@@ -130,6 +130,13 @@ def test_upload_review_with_the_keyboard_undo_and_export(server, page, tmp_path)
     assert page.locator("#boxes .box").count() > 0  # the passage boxed on the page image
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review-card.png"))
+    shown = page.get_attribute("#page-img", "src")  # browse to a neighbouring page and back
+    number = int(shown.split("/pages/")[1].split(".")[0])
+    step, there, back = (1, "]", "[") if number < 4 else (-1, "[", "]")
+    page.keyboard.press(there)
+    assert page.get_attribute("#page-img", "src").endswith(f"/pages/{number + step}.png?scale=1.5")
+    page.keyboard.press(back)
+    assert page.get_attribute("#page-img", "src") == shown
 
     second = press_and_wait_for_next(page, "a")  # accept at the suggested level
     third = press_and_wait_for_next(page, "r")  # reject

@@ -12,7 +12,7 @@
   let card = null;
   let busy = false;
   let dialogMode = null;
-  let pageIndex = 0;
+  let viewPage = 1;  // the PDF page shown: the quote's page, or one the reviewer browsed to
 
   function setStatus(text, isError) {
     const el = $("status");
@@ -128,7 +128,7 @@
     text("prog-doc", counts(card.progress.document));
     text("prog-crit", counts(card.progress.criterion));
     renderHistory();
-    pageIndex = Math.max(0, card.pages.findIndex((p) => p.pdf_page === card.focus_page));
+    viewPage = card.focus_page || card.pages[0].pdf_page;
     renderTabs();
     renderPage();
   }
@@ -155,25 +155,43 @@
     }
   }
 
+  function showPage(number) {
+    if (number < 1 || number > card.document.page_count) return;
+    viewPage = number;
+    renderTabs();
+    renderPage();
+  }
+
   function renderTabs() {
     const tabs = $("page-tabs");
     tabs.replaceChildren();
-    card.pages.forEach((p, i) => {
-      const button = el("button", p.citation, i === pageIndex ? "tab active" : "tab");
-      button.addEventListener("click", () => { pageIndex = i; renderTabs(); renderPage(); });
+    const back = el("button", "‹", "tab");
+    back.title = "previous page ([)";
+    back.addEventListener("click", () => showPage(viewPage - 1));
+    tabs.append(back);
+    for (const p of card.pages) {
+      const button = el("button", p.citation, p.pdf_page === viewPage ? "tab active" : "tab");
+      button.addEventListener("click", () => showPage(p.pdf_page));
       tabs.append(button);
-    });
+    }
+    const next = el("button", "›", "tab");
+    next.title = "next page (])";
+    next.addEventListener("click", () => showPage(viewPage + 1));
+    tabs.append(next);
+    if (!card.pages.some((p) => p.pdf_page === viewPage)) {
+      tabs.append(el("span", `PDF p. ${viewPage} of ${card.document.page_count}`, "browsing"));
+    }
   }
 
   function renderPage() {
-    const page = card.pages[pageIndex];
+    const page = card.pages.find((p) => p.pdf_page === viewPage);
     const img = $("page-img");
     const boxes = $("boxes");
     boxes.replaceChildren();
-    img.alt = `${card.document.file_name}, ${page.citation}`;
+    img.alt = `${card.document.file_name}, PDF page ${viewPage}`;
     img.onerror = () => setStatus("The page image is not available (the PDF has moved?).", true);
-    img.src = `/documents/${card.document.id}/pages/${page.pdf_page}.png?scale=1.5`;
-    if (!page.width || !page.height) return;
+    img.src = `/documents/${card.document.id}/pages/${viewPage}.png?scale=1.5`;
+    if (!page || !page.width || !page.height) return;  // a page the passage is not on
     const place = (cls) => ([x0, top, x1, bottom]) => {
       const box = el("div", null, cls);
       box.style.left = `${(100 * x0) / page.width}%`;
@@ -286,6 +304,8 @@
     else if (key === "m") openDialog("move");
     else if (key === "e") openDialog("quote");
     else if (key === "c") openDialog("comment");
+    else if (key === "[") showPage(viewPage - 1);
+    else if (key === "]") showPage(viewPage + 1);
     else if (key === "s") {
       skipped.push(card.candidate_id);
       loadNext().catch((e) => setStatus(e.message, true));
@@ -305,7 +325,7 @@
     }
     const target = event.target;
     if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
-    if ("a120rmecsu".includes(event.key) && event.key.length === 1) {
+    if ("a120rmecsu[]".includes(event.key) && event.key.length === 1) {
       event.preventDefault();
       act(event.key);
     }
