@@ -105,6 +105,14 @@ def analyze(
     passage_size: Annotated[int, typer.Option(help="passage size in characters")] = 800,
     passage_overlap: Annotated[int, typer.Option(help="characters shared by neighbours")] = 100,
     criteria: Annotated[str | None, typer.Option(help="criteria set name or YAML file")] = None,
+    classifier: Annotated[
+        Path | None,
+        typer.Option(help="trained model folder (default: the newest in models/ for the criteria)"),
+    ] = None,
+    use_classifier: Annotated[
+        bool,
+        typer.Option("--classifier-auto/--no-classifier", help="use a trained model when one fits"),
+    ] = True,
     model: ModelOption = None,
     backend: BackendOption = None,
     db: DbOption = None,
@@ -127,11 +135,18 @@ def analyze(
         passage_overlap=passage_overlap,
         top_k=top_k,
         criteria=criteria,
+        use_classifier=use_classifier,
+        classifier_dir=str(classifier) if classifier else None,
     )
+    if classifier is not None and not (classifier / "card.json").is_file():
+        fail(f"{classifier}: not a trained model folder (no card.json)")
     try:
-        analyzer = Analyzer(database, settings)
-    except CriteriaError as exc:
+        analyzer = Analyzer(database, settings).prepare()
+    except (CriteriaError, ValueError) as exc:
         fail(str(exc))
+    except EmbeddingError as exc:
+        fail(str(exc))
+    err.print(analyzer.scorer_description(), highlight=False)
     meta = {"company": company, "fiscal_year": year, "report_type": report_type}
     results = []
     with Progress(

@@ -185,6 +185,7 @@ def evaluate_criteria_model(
     detect_truth: list[bool] = []
     detect_pred: dict[str, list[bool]] = {m: [] for m in DETECTORS}
     detect_by_crit: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    detect_raw: list = []
     missing_reports: set[str] = set()
     skipped_pairs = 0
 
@@ -201,8 +202,8 @@ def evaluate_criteria_model(
         # Classification of the held-out labelled passages.
         label_rows = [i for i in test_rows if training.kinds[i] == "label"]
         if label_rows:
-            p_model = model.predict_proba(
-                [training.texts[i] for i in label_rows], vectors[label_rows]
+            p_model, thresholds = trained.predict_proba(
+                [training.texts[i] for i in label_rows], vectors[label_rows], fold.criteria
             )
             p_base = baseline.predict_proba([training.texts[i] for i in label_rows])
             for k, i in enumerate(label_rows):
@@ -210,7 +211,7 @@ def evaluate_criteria_model(
                     j = fold_col.get(cid)
                     truth_by_crit[cid].append(evidence)
                     pred_by_crit["model"][cid].append(
-                        j is not None and p_model[k, j] >= model.thresholds_[j]
+                        j is not None and p_model[k, j] >= thresholds[j]
                     )
                     pred_by_crit["baseline"][cid].append(j is not None and p_base[k, j] >= 0.5)
 
@@ -276,6 +277,11 @@ def evaluate_criteria_model(
                 detect_pred["model"].append(model_says)
                 detect_pred["baseline"].append(base_says)
                 detect_by_crit[cid].append((has_evidence, model_says))
+                if fj is not None:
+                    probs = np.sort(assessment.probability[:, j])[::-1]
+                    detect_raw.append(
+                        [cid, has_evidence, float(assessment.threshold[j]), probs[:3].tolist()]
+                    )
 
     per_criterion = {}
     for cid in criterion_ids:
@@ -323,4 +329,5 @@ def evaluate_criteria_model(
         "pairs_skipped_passage_not_found": skipped_pairs,
         "overall": overall,
         "per_criterion": per_criterion,
+        "detection_raw": detect_raw,
     }

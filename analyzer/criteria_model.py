@@ -32,6 +32,7 @@ from sqlite_utils import Database
 
 from analyzer.classifier import CARD_FILE, EvidenceClassifier
 from analyzer.criteria import REPO_ROOT, CriteriaSet
+from analyzer.evaluation import library_versions
 from analyzer.labels import Label
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -39,6 +40,10 @@ MODEL_KIND = "criteria-model"
 BACKGROUND_PER_DOCUMENT = 40
 # A criterion's classifier weighs as much as the zero-shot scorer at this many positives.
 BLEND_HALF = 5
+# "Evidence found" needs a passage more likely evidence than not, whatever the F1-tuned
+# cut-off: that cut-off is tuned on training rows where evidence is far commoner than in a
+# whole report, and would call evidence in most reports.
+EVIDENCE_FLOOR = 0.5
 
 
 def models_dir() -> Path:
@@ -98,11 +103,11 @@ def background_passages(
             "on d.id = p.document_id where d.sha256 = ? order by p.id",
             [sha],
         ).fetchall()
-        pool = [
-            (h, t)
-            for h, t in rows
-            if h not in exclude_hashes and not any(q in _norm(t) for q in quotes)
-        ]
+        pool = []
+        for h, t in rows:
+            text = _norm(t)
+            if h not in exclude_hashes and not any(q in text for q in quotes):
+                pool.append((h, t))
         for _, text in rng.sample(pool, min(per_document, len(pool))):
             out.append((text, sha))
     return out
@@ -239,7 +244,7 @@ class CriteriaModel:
         for k, cid in enumerate(criteria):
             if cid in index:
                 probs[:, k] = p[:, index[cid]]
-                thresholds[k] = self.classifier.thresholds_[index[cid]]
+                thresholds[k] = max(EVIDENCE_FLOOR, self.classifier.thresholds_[index[cid]])
         return probs, thresholds
 
     def save(self, out_dir: str | Path) -> Path:
@@ -289,7 +294,7 @@ def train_criteria_model(
             **training.sources,
         },
         "thresholds": {
-            cid: round(float(t), 4)
+            cid: round(max(EVIDENCE_FLOOR, float(t)), 4)
             for cid, t in zip(training.criteria, classifier.thresholds_, strict=True)
         },
         "blend_weights": {
@@ -298,6 +303,7 @@ def train_criteria_model(
         },
         "metrics": metrics,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": library_versions(),
     }
     return CriteriaModel(classifier, card)
 

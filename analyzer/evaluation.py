@@ -180,7 +180,8 @@ def grouped_cv(
 # -- CSV entry points ---------------------------------------------------------------------
 
 
-def _versions() -> dict:
+def library_versions() -> dict:
+    """Versions a saved model depends on, for its card (pickles need matching versions)."""
     import joblib
     import scipy
     import sklearn
@@ -254,7 +255,7 @@ def train_from_csv(
             }
         ),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": _versions(),
+        "versions": library_versions(),
     }
     model.save(out_dir, card)
     return card

@@ -90,6 +90,22 @@ class Analyzer:
                 self._scorer = TrainedScorer(self.criteria, self.embed_texts, model)
         return self._scorer
 
+    def scorer_description(self) -> str:
+        """One line for the user: which scorer ranks the candidates, and why."""
+        scorer = self.scorer
+        if isinstance(scorer, TrainedScorer):
+            return (
+                f"scoring: trained model {self.classifier_path} for "
+                f"{len(scorer.model.trained_criteria)} of {len(self.criteria.criteria)} criteria, "
+                f"blended with the zero-shot scorer"
+            )
+        if not self.settings.use_classifier:
+            return "scoring: zero-shot (trained models switched off)"
+        return (
+            f"scoring: zero-shot; no trained model for criteria version {self.criteria.version} "
+            f"and {self.embedder.name} (analyzer train makes one)"
+        )
+
     def _criteria_model(self):
         """The trained model to use: the one asked for, else the newest that matches."""
         from analyzer.criteria_model import CriteriaModel, find_model

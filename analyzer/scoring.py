@@ -95,7 +95,7 @@ class HybridScorer:
     Meaning and exact wording fail differently: the embedding finds paraphrases, TF-IDF
     finds the rare terms a criterion hinges on (RMAP, FPIC, offtake). On the seed labels
     the blend ranks labelled evidence higher than either alone
-    (benchmarks/results/ltc-retrieval.md).
+    (the zero-shot column of benchmarks/results/ltc-evaluation.md).
     """
 
     name = "zero-shot+tfidf"
