@@ -224,6 +224,36 @@ def test_undone_decisions_are_absent_and_unknown_actions_are_skipped(seasons_db)
     assert ip.confirmed_level == 1 and ip.evidence[0].status == "accepted"
 
 
+def test_with_four_eyes_an_accept_counts_once_a_second_reviewer_agrees(seasons_db):
+    from analyzer.review import set_four_eyes
+
+    db, _ = seasons_db
+    doc = doc_of(db, "2025")
+    steel, lithium = (candidate(db, doc["id"], c) for c in ("FF-ST-01", "HR-MIN-01"))
+    set_four_eyes(db, steel["criteria_version"], True)
+
+    def levels() -> dict:
+        card = build_scorecard(db, "2025", COMPANY)
+        wanted = ("FF-ST-01", "HR-MIN-01")
+        return {c.criterion.id: c for c in card.criteria if c.criterion.id in wanted}
+
+    record_decision(db, steel["id"], "accept", "ana", level=2)
+    record_decision(db, lithium["id"], "accept", "ana", level=2)
+    record_decision(db, lithium["id"], "accept", "ben", level=1)
+    got = levels()
+    assert got["FF-ST-01"].confirmed_level == 0 and got["HR-MIN-01"].confirmed_level == 0
+    assert got["FF-ST-01"].evidence[0].status == "awaiting second review"
+    assert got["HR-MIN-01"].evidence[0].status == "disputed"
+    whys = got["FF-ST-01"].searched["best"][0]["why"]
+    assert any("counts after a second reviewer agrees" in w for w in whys)
+
+    record_decision(db, steel["id"], "accept", "ben", level=2)
+    record_decision(db, lithium["id"], "accept", "carl", level=1, adjudication=True)
+    got = levels()
+    assert got["FF-ST-01"].confirmed_level == 2 and got["HR-MIN-01"].confirmed_level == 1
+    assert {e.status for c in got.values() for e in c.evidence if e.decision_id} == {"accepted"}
+
+
 def test_every_zero_records_what_was_searched(seasons_db):
     db, _ = seasons_db
     card = build_scorecard(db, "2025", COMPANY)

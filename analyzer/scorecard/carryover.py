@@ -51,9 +51,7 @@ def carry_over_suggestions(
         return []
     old_docs = {d["id"]: d for d in documents_in_season(db, previous, company)}
     accepted = [
-        d
-        for d in data.effective_decisions(db, list(old_docs))
-        if d["action"] in data.EVIDENCE_ACTIONS and data.decision_level(d) > 0
+        d for d in data.effective_decisions(db, list(old_docs)) if data.is_confirmed_evidence(d)
     ]
     if not accepted:
         return []

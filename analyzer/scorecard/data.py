@@ -1,7 +1,6 @@
-"""The scorecard's reads from the database: candidates with their passage hash, decisions.
-
-Decisions are read defensively: columns and actions added later (undo with ``reverts_id``,
-``add`` without a candidate) are handled when present and unknown actions are skipped.
+"""The scorecard's reads from the database: candidates with their passage hash, and the
+standing review verdicts (read through analyzer.decisions and analyzer.review, the one
+definition of undo, four eyes and adjudication the CLI and the web app share).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from sqlite_utils import Database
 from analyzer.levels import suggest_level
 
 EVIDENCE_ACTIONS = ("accept", "correct", "add")
-KNOWN_ACTIONS = (*EVIDENCE_ACTIONS, "reject")
 # Page flags under which the decision rules (English cue words) cannot judge a quote.
 UNREADABLE = frozenset({"non_latin", "garbled", "no_text"})
 
@@ -58,34 +56,59 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
 
 
 def effective_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
-    """The decisions that stand: the latest per (document, passage, proposed criterion),
-    ignoring undo records and any decision an undo reverted."""
-    if not doc_ids or "decisions" not in db.table_names():
+    """One row per reviewed item (document, passage, proposed criterion) that has a standing
+    verdict: the latest live decision, carrying the item's state after review (criterion,
+    level, quote, page) and its review status from analyzer.review, so "confirmed" means here
+    what it means in the web app (with four eyes on, an accept waits for a second reviewer).
+    Undo records, the decisions they revert and comments are not verdicts."""
+    from analyzer.decisions import effective, key_of
+    from analyzer.review import Item, four_eyes, status
+
+    if not doc_ids:
         return []
     marks = ",".join("?" * len(doc_ids))
-    rows = [
-        dict(r)
-        for r in db.query(
-            f"select * from decisions where document_id in ({marks}) order by id", doc_ids
-        )
-    ]
-    reverted = {r.get("reverts_id") for r in rows if r.get("reverts_id")}
-    latest: dict[tuple, dict] = {}
-    for row in rows:
-        action = str(row.get("action") or "").lower()
-        if row["id"] in reverted or row.get("reverts_id") or action not in KNOWN_ACTIONS:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    sql = f"select * from decisions where document_id in ({marks}) order by id"
+    for row in db.query(sql, doc_ids):
+        groups[key_of(row)].append(dict(row))
+    four: dict[str, bool] = {}
+    out = []
+    for key, rows in groups.items():
+        live = effective(rows)
+        if not live:
             continue
-        row["action"] = action
-        proposed = row.get("original_criterion_id") or row["criterion_id"]
-        key = (row["document_id"], row.get("passage_hash") or row.get("passage_id"), proposed)
-        latest[key] = row
-    return list(latest.values())
+        version = live[-1]["criteria_version"]
+        if version not in four:
+            four[version] = four_eyes(db, version)
+        st = status(Item(key, version, None, rows), four[version])
+        state = st["state"]
+        out.append(
+            {
+                **live[-1],
+                "review_status": st["status"],
+                "criterion_id": state["criterion"],
+                "original_criterion_id": key[2] if state["criterion"] != key[2] else None,
+                "level": state["level"],
+                "quote": state["quote"],
+                "pdf_page": state["pdf_page"],
+                "page_label": state["page_label"],
+                "reviewers": sorted(st["reviewers"]),
+            }
+        )
+    return out
+
+
+def is_confirmed_evidence(row: dict) -> bool:
+    """A standing verdict that counts: confirmed by review, evidence, level above 0."""
+    from analyzer.review import CONFIRMED
+
+    return row["review_status"] == CONFIRMED and decision_level(row) > 0
 
 
 def decision_level(row: dict) -> int:
-    """The level a standing decision gives: the reviewer's, else the quote's suggestion
+    """The level a standing verdict gives: the reviewer's, else the quote's suggestion
     (at least 1 for an acceptance, since the reviewer called it evidence); 0 for a reject."""
-    if row["action"] not in EVIDENCE_ACTIONS:
+    if row["action"] == "reject":
         return 0
     if row.get("level") is not None:
         return int(row["level"])

@@ -31,6 +31,11 @@ from analyzer.scorecard.seasons import (
     previous_season,
 )
 
+# Review states that are neither evidence nor rejection yet (four eyes), and what they mean.
+PENDING = {
+    "awaiting second review": "four eyes: accepted once, counts after a second reviewer agrees",
+    "disputed": "four eyes: reviewers disagree; counts after adjudication",
+}
 DEFAULT_THRESHOLD = 0.5  # used when a probability was stored without its threshold
 BEST_SHOWN = 3  # candidates listed for a zero
 
@@ -151,7 +156,9 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None, min_level: in
         why.append(f"document not counted: {elig.reason}")
     if decision is not None:
         who = f"{decision['reviewer']} ({(decision.get('created_at') or '')[:10]})"
-        if decision["action"] == "reject":
+        if decision["review_status"] in PENDING:
+            why.append(PENDING[decision["review_status"]])
+        elif decision["action"] == "reject":
             why.append(f"rejected by reviewer {who}")
         elif (
             decision.get("original_criterion_id") == row["criterion_id"] != decision["criterion_id"]
@@ -203,13 +210,13 @@ def _evidence_from_candidate(row: dict, doc: dict, elig: Eligibility, status: st
 def _evidence_from_decision(d: dict, doc: dict, elig: Eligibility, criterion_id: str) -> Evidence:
     level = data.decision_level(d)
     moved_away = d["criterion_id"] != criterion_id
-    is_evidence = d["action"] in data.EVIDENCE_ACTIONS and level > 0 and not moved_away
+    is_evidence = data.is_confirmed_evidence(d) and not moved_away
     status = "accepted" if is_evidence else "rejected"
-    reason = None
+    reason = d.get("comment")
     if moved_away:
         reason, level = f"moved to {d['criterion_id']}", 0
-    elif d.get("comment"):
-        reason = d["comment"]
+    elif d["review_status"] in PENDING:
+        status, reason = d["review_status"], PENDING[d["review_status"]]
     if is_evidence and not elig.counts:
         status, reason = "not counted", elig.reason
     return Evidence(
