@@ -732,8 +732,9 @@ app.command(name="report")(cli_report.report)
 app.add_typer(cli_report.season_app, name="season")
 app.add_typer(cli_report.document_app, name="document")
 
-from analyzer.cli_web import export_evidence, serve, users_app  # noqa: E402
+from analyzer.cli_web import export_evidence, serve, undo, users_app  # noqa: E402
 
 app.add_typer(users_app, name="users")
 app.command("serve")(serve)
 app.command("export-evidence")(export_evidence)
+app.command("undo")(undo)

@@ -165,3 +165,18 @@ def export_evidence(
             _fail(str(exc))
     rows = evidence.confirmed(database, doc_id, company)
     sys.stdout.write(evidence.to_csv(rows) if format == "csv" else evidence.to_json(rows) + "\n")
+
+
+def undo(
+    decision_id: Annotated[int, typer.Argument(help="the decision to revert")],
+    reviewer: Annotated[str, typer.Option("--by", help="who undoes it (its own reviewer)")],
+    db: DbOption = None,
+) -> None:
+    """Revert a decision with a new 'undo' decision (nothing is deleted)."""
+    from analyzer.decisions import DecisionError, undo_decision
+
+    try:
+        undo_id = undo_decision(_open(db), decision_id, reviewer)
+    except DecisionError as exc:
+        _fail(str(exc))
+    out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False)

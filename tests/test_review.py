@@ -200,6 +200,10 @@ def test_confirmed_evidence_through_the_cli(db, tmp_path):
     ]
     proc = run_cli("export-evidence", "99", db=db_file)
     assert proc.returncode == 1 and "no such document" in proc.stderr
+    proc = run_cli("undo", "1", "--by", "ana", db=db_file)
+    assert proc.returncode == 0 and "undo of decision 1" in proc.stdout
+    proc = run_cli("undo", "1", "--by", "ana", db=db_file)
+    assert proc.returncode == 1 and "already undone" in proc.stderr
 
 
 def _cli_stdin(args: list[str], db_path):
