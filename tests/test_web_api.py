@@ -94,6 +94,20 @@ def test_login_logout_and_wrong_passwords(app):
     assert client.get("/").status_code == 302
 
 
+def test_password_guessing_is_locked_out(app):
+    client = app.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    for _ in range(5):
+        bad = client.post(
+            "/login", data={"username": "rob", "password": "guess", "csrf_token": token}
+        )
+        assert bad.status_code == 401
+    right = {"username": "ROB", "password": PASSWORD, "csrf_token": token}
+    locked = client.post("/login", data=right)
+    assert locked.status_code == 429 and "too many failed logins" in locked.get_data(as_text=True)
+    assert login(app, "rev")  # other users are not affected
+
+
 def test_csrf_is_required_on_forms_and_json(app):
     client = app.test_client()
     refused = client.post("/login", data={"username": "ada", "password": PASSWORD})

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+import threading
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from analyzer import accounts, review
@@ -18,15 +31,56 @@ def _safe_next(target: str | None) -> str:
     return url_for("documents.home")
 
 
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 600
+
+
+class _Failures:
+    """Failed logins per user name in the last minutes: guessing passwords gets slow."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._times: dict[str, list[float]] = {}
+
+    def _recent(self, name: str, now: float) -> list[float]:
+        times = [t for t in self._times.get(name, []) if now - t < LOCKOUT_SECONDS]
+        self._times[name] = times
+        return times
+
+    def wait(self, name: str) -> int:
+        """Seconds until this name may try again (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent(name, now)
+            return int(LOCKOUT_SECONDS - (now - times[0])) + 1 if len(times) >= MAX_FAILURES else 0
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._recent(name, time.monotonic()).append(time.monotonic())
+
+    def clear(self, name: str) -> None:
+        with self._lock:
+            self._times.pop(name, None)
+
+
+def _failures() -> _Failures:
+    return current_app.extensions.setdefault("login_failures", _Failures())
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if request.method == "POST":
+        name = request.form.get("username", "").strip().lower()
+        wait = _failures().wait(name)
+        if wait:
+            message = f"too many failed logins for this user; try again in {wait // 60 + 1} min"
+            return render_template("login.html", error=message), 429
         try:
-            user = accounts.authenticate(
-                get_db(), request.form.get("username", ""), request.form.get("password", "")
-            )
+            user = accounts.authenticate(get_db(), name, request.form.get("password", ""))
         except accounts.AccountError as exc:
+            _failures().add(name)
             return render_template("login.html", error=str(exc)), 401
+        _failures().clear(name)
         session.clear()
         session.permanent = True
         session["uid"] = user["id"]
