@@ -178,6 +178,10 @@ def test_uploads_are_checked_by_content_and_size(app):
     assert "already analysed as document 1" in page
     row = db["uploads"].get(1)
     assert row["file_name"] == "acme.pdf" and row["status"] == "done"
+    both = [(io.BytesIO(b"plain text"), "notes.pdf"), (template_pdf().open("rb"), "again.pdf")]
+    form = {"files": both, "csrf_token": client.token}
+    page = client.post("/upload", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "notes.pdf: not a PDF" in page and "again.pdf: already analysed" in page
     assert row["stored_path"].endswith(f"{row['sha256']}.pdf")
     assert db["documents"].get(1)["path"] == row["stored_path"]  # so its pages can be shown
 
@@ -223,6 +227,23 @@ def test_an_upload_is_analysed_in_the_background(app, tmp_path):
     assert bad.status_code == 302
     state = wait_for_latest_upload(client)
     assert state["status"] == "failed" and state["error"]  # the reason is shown
+
+
+def test_uploads_left_queued_by_a_stopped_server_are_analysed_on_start(
+    template, tmp_path, embedder
+):
+    db_path = copy_db(template, tmp_path)
+    labelled_pdf(tmp_path / "uploads" / "left.pdf")
+    db = open_db(db_path)
+    stored = str(tmp_path / "uploads" / "left.pdf")
+    db["uploads"].insert({"file_name": "left.pdf", "stored_path": stored, "status": "running"})
+    db.close()
+    app = make_app(db_path, embedder=embedder)
+    try:
+        state = wait_for_latest_upload(login(app, "ann"))
+        assert state["status"] == "done" and state["pages"] == 6
+    finally:
+        app.extensions["worker"].stop()
 
 
 def _first_card(client, **params) -> dict:
