@@ -11,6 +11,7 @@ candidate a hard negative.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -77,9 +78,10 @@ def quote_page(passage: dict, quote: str) -> tuple[int, str | None]:
     """(pdf page, page label) of the page a quote taken from the passage is printed on."""
     parts = json.loads(passage["parts"])
     text, pos = passage["text"], 0
-    where = text.find(quote)
-    if where < 0:  # whitespace differs: locate by the first words
-        where = max(text.find(quote.split()[0]) if quote.split() else 0, 0)
+    words = quote.split()
+    # The quote's words in order, whatever line breaks and spacing lie between them.
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text) if words else None
+    where = match.start() if match else 0
     for part in parts:
         length = part["end"] - part["start"]
         if where < pos + length + len(PAGE_BREAK):
