@@ -297,6 +297,7 @@ def test_page_images_are_rendered(app):
     response = client.get("/documents/1/pages/2.png?scale=0.5")
     assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
     assert client.get("/documents/1/pages/99.png").status_code == 404
+    assert client.get("/documents/1/pages/1.png?scale=nan").status_code == 200
     assert client.get("/documents/42/pages/1.png").status_code == 404
 
 

@@ -8,6 +8,7 @@ through the same pages.
 from __future__ import annotations
 
 import io
+import math
 import multiprocessing
 import signal
 import threading
@@ -63,7 +64,7 @@ class PageRenderer:
             return self._pool
 
     def render(self, path: str, pdf_page: int, scale: float = 1.5) -> bytes:
-        scale = min(max(scale, 0.5), MAX_SCALE)
+        scale = min(max(scale, 0.5), MAX_SCALE) if math.isfinite(scale) else 1.5
         key = (path, pdf_page, round(scale, 2))
         with self._lock:
             if key in self._cache:
