@@ -301,7 +301,7 @@ def segments(text: str, words: set[str], quote: str | None = None) -> list[list]
     return runs
 
 
-def _history(rows: list[dict], user: str) -> list[dict]:
+def _history(rows: list[dict], user: str, undo_any: bool = False) -> list[dict]:
     undone = {r["reverts_id"]: r for r in rows if r["action"] == "undo"}
     out = []
     for row in rows:
@@ -338,13 +338,13 @@ def _history(rows: list[dict], user: str) -> list[dict]:
                 "undone_by": undone[row["id"]]["reviewer"] if row["id"] in undone else None,
                 "can_undo": row["action"] != "undo"
                 and row["id"] not in undone
-                and row["reviewer"] == user,
+                and (undo_any or row["reviewer"] == user),
             }
         )
     return out
 
 
-def card(db: Database, candidate_id: int, user: str) -> dict | None:
+def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> dict | None:
     """Everything the review page shows for one candidate (text as data, never as HTML)."""
     rows = list(db["candidates"].rows_where("id = ?", [candidate_id]))
     if not rows:
@@ -424,5 +424,5 @@ def card(db: Database, candidate_id: int, user: str) -> dict | None:
         "status": st["status"],
         "state": current,
         "reviewers": sorted(st["reviewers"]),
-        "history": _history(item.rows, user),
+        "history": _history(item.rows, user, undo_any),
     }

@@ -275,6 +275,11 @@ def test_review_api_decide_undo_history_and_export(app):
     other = login(app, "ann")
     refused = post_json(other, f"/api/decisions/{accepted['decision_id']}/undo", {})
     assert refused.status_code == 400 and "rev's to undo" in refused.json["error"]
+    offered = {
+        name: login(app, name).get(f"/api/cards/{cid}").json["card"]["history"][0]["can_undo"]
+        for name in ("rev", "ann", "ada")
+    }
+    assert offered == {"rev": True, "ann": False, "ada": True}  # admins may undo anyone's
     undo = post_json(client, f"/api/decisions/{rejected.json['decision_id']}/undo", {})
     assert undo.status_code == 200
     card = client.get(f"/api/cards/{second['candidate_id']}").json["card"]

@@ -49,7 +49,7 @@ def _counts(db, card: dict) -> dict:
 
 
 def _card_json(db, candidate_id: int) -> ResponseReturnValue:
-    card = review.card(db, candidate_id, g.user["username"])
+    card = review.card(db, candidate_id, g.user["username"], undo_any=_may("admin"))
     if card is None:
         return error(404, f"no candidate {candidate_id}")
     card["progress"] = _counts(db, card)
