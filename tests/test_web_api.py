@@ -246,6 +246,10 @@ def test_uploads_left_queued_by_a_stopped_server_are_analysed_on_start(
         app.extensions["worker"].stop()
 
 
+def _card(client, candidate_id: int) -> dict:
+    return client.get(f"/api/cards/{candidate_id}").json["card"]
+
+
 def _first_card(client, **params) -> dict:
     response = client.get("/api/next", query_string=params)
     assert response.status_code == 200
@@ -324,6 +328,12 @@ def test_four_eyes_adjudication_and_agreement_pages(app):
     progress = rob.get("/progress").get_data(as_text=True)
     assert "0% (0/1)" in progress  # agreement per criterion
     assert "0 of 200 reviewed" in progress and "1 disputed" in progress
+    assert _card(rev, cid)["settles"] is False  # a side in the dispute does not settle it
+    assert _card(admin, cid)["settles"] is True
+    refused = post_json(
+        login(app, "ann"), f"/api/cards/{cid}/decide", {"action": "accept", "adjudication": True}
+    )
+    assert refused.status_code == 403  # analysts do not adjudicate
     admin.post(
         "/adjudicate",
         data={"candidate_id": cid, "action": "accept", "level": "1", "csrf_token": admin.token},

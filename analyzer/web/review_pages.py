@@ -52,6 +52,12 @@ def _card_json(db, candidate_id: int) -> ResponseReturnValue:
     card = review.card(db, candidate_id, g.user["username"], undo_any=_may("admin"))
     if card is None:
         return error(404, f"no candidate {candidate_id}")
+    # A disputed card opened by someone who may adjudicate and took no side: their word settles it.
+    card["settles"] = (
+        card["status"] == review.DISPUTED
+        and _may("adjudicate")
+        and g.user["username"] not in card["reviewers"]
+    )
     card["progress"] = _counts(db, card)
     return jsonify(card=card)
 

@@ -101,6 +101,7 @@
     text("item-reviewers", card.reviewers.length ? `(by ${card.reviewers.join(", ")})` : "");
     const state = card.state;
     if (state.criterion !== card.criterion.id) text("item-status", `${card.status}, moved to ${state.criterion}`);
+    if (card.settles) text("item-status", `${card.status}: your decision settles it (adjudication)`);
     const passage = $("passage");
     passage.replaceChildren();
     for (const [chunk, inQuote, matched] of card.segments) {
@@ -212,6 +213,7 @@
     if (!card || busy) return;
     busy = true;
     const id = card.candidate_id;
+    if (card.settles && body.action !== "comment") body.adjudication = true;
     try {
       const data = await api(`/api/cards/${id}/decide`, body);
       undoStack.push({ decision_id: data.decision_id, candidate_id: id });
