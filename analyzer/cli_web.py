@@ -122,6 +122,8 @@ def serve(
         _fail("--port must be between 1 and 65535")
     if upload_limit_mb < 1:
         _fail("--upload-limit-mb must be at least 1")
+    if threads < 1:
+        _fail("--threads must be at least 1")
     path = Path(db or default_db_path())
     _open(path)
     app = make_app(path, upload_limit=upload_limit_mb * 2**20)
