@@ -264,10 +264,17 @@ class EvidenceClassifier(BaseEstimator, ClassifierMixin):
     # -- persistence ------------------------------------------------------------------
 
     def save(self, model_dir: str | Path, card: dict | None = None) -> Path:
-        """Write model.joblib and, when given, card.json into model_dir."""
+        """Write model.joblib and, when given, card.json into model_dir.
+
+        Coefficients are kept as float32 and the file compressed: a model for 31 criteria
+        stays near 1.5 MB, small enough to ship in the repository.
+        """
         model_dir = Path(model_dir)
         model_dir.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, model_dir / MODEL_FILE)
+        for model in getattr(self, "models_", []):
+            if isinstance(model, LogisticRegression):
+                model.coef_ = model.coef_.astype(np.float32)
+        joblib.dump(self, model_dir / MODEL_FILE, compress=3)
         if card is not None:
             (model_dir / CARD_FILE).write_text(
                 json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

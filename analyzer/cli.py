@@ -427,7 +427,7 @@ def train(
             analyzer.embed_texts,
             analyzer.embedder.name,
             database,
-            [str(f) for f in files],
+            [_relative(f) for f in files],
             metrics=_card_metrics(metrics),
         )
     except (ValueError, LabelError, EmbeddingError) as exc:
@@ -475,6 +475,16 @@ def _label_setup(labels, criteria, db, model, backend):
             highlight=False,
         )
     return database, criteria_set, label_list, files, analyzer
+
+
+def _relative(path: Path) -> str:
+    """A path relative to the repository when it is inside it (cards travel with the repo)."""
+    from analyzer.criteria import REPO_ROOT
+
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _card_metrics(metrics: dict | None) -> dict | None:

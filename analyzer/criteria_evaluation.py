@@ -185,7 +185,6 @@ def evaluate_criteria_model(
     detect_truth: list[bool] = []
     detect_pred: dict[str, list[bool]] = {m: [] for m in DETECTORS}
     detect_by_crit: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-    detect_raw: list = []
     missing_reports: set[str] = set()
     skipped_pairs = 0
 
@@ -277,11 +276,6 @@ def evaluate_criteria_model(
                 detect_pred["model"].append(model_says)
                 detect_pred["baseline"].append(base_says)
                 detect_by_crit[cid].append((has_evidence, model_says))
-                if fj is not None:
-                    probs = np.sort(assessment.probability[:, j])[::-1]
-                    detect_raw.append(
-                        [cid, has_evidence, float(assessment.threshold[j]), probs[:3].tolist()]
-                    )
 
     per_criterion = {}
     for cid in criterion_ids:
@@ -329,5 +323,4 @@ def evaluate_criteria_model(
         "pairs_skipped_passage_not_found": skipped_pairs,
         "overall": overall,
         "per_criterion": per_criterion,
-        "detection_raw": detect_raw,
     }

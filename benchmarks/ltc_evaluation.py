@@ -76,6 +76,15 @@ def markdown(result: dict, seconds: float, command: str) -> str:
         f"{fmt(d['baseline']['recall_with_evidence'])} / "
         f"{fmt(d['baseline']['recall_without_evidence'])} | - | |",
         "",
+        "How to read it: every report's labels are scored by a model trained without that",
+        "report. hit@5 and MRR rank every passage of the report; detection asks whether the",
+        "report has evidence for a criterion the labeller examined (truth: a labelled positive;",
+        "the model says yes when a passage reaches the evidence threshold, at least 0.5).",
+        "Caveats: the labels are model-assisted and unreviewed (labels/ltc/README.md); part of",
+        "the seed set was drawn from zero-shot candidates, which flatters the zero-shot column;",
+        "criteria with positives in one report only cannot be learned across folds (their",
+        "row shows 0 F1), and 9 criteria have no positives in the corpus at all.",
+        "",
         "## Per criterion",
         "",
         "| criterion | pos | neg | F1 | base F1 | hit@5 | base | zero-shot | MRR | base "

@@ -225,3 +225,15 @@ def test_models_folder_holds_only_small_models_with_cards():
         assert (model_dir / "card.json").is_file(), f"{model_dir} has no card"
         size = sum(f.stat().st_size for f in model_dir.iterdir())
         assert size < 5_000_000, f"{model_dir} is {size} bytes"
+
+
+def test_the_shipped_model_fits_the_shipped_criteria(embedder):
+    """Editing labels/criteria/ltc.yaml without retraining would silently drop the model."""
+    criteria = load_criteria("ltc")
+    path = find_model(criteria.version, embedder.name, REPO / "models")
+    assert path is not None, (
+        f"no model in models/ for criteria version {criteria.version} and {embedder.name}: "
+        "run `analyzer train --db CORPUS_DB` on the analysed ../shared/corpus and commit it"
+    )
+    card = CriteriaModel.load(path).card
+    assert card["metrics"]["overall"]["retrieval"]["model"]["pairs"] > 0  # evaluated on reports
