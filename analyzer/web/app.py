@@ -69,11 +69,12 @@ def make_app(
     db.close()
     CSRFProtect(app)
 
-    from analyzer.web import auth, documents, review_pages
+    from analyzer.web import auth, documents, reports, review_pages
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(review_pages.bp)
+    app.register_blueprint(reports.bp)
     app.before_request(_load_user)
     app.teardown_appcontext(_close_db)
     app.after_request(_security_headers)
