@@ -18,11 +18,11 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer  # noqa: E402
-from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from analyzer import views  # noqa: E402
+from analyzer.cli_common import DbOption, err, fail, open_database, out  # noqa: E402
 from analyzer.criteria import CriteriaError  # noqa: E402
 from analyzer.embeddings import EmbeddingError  # noqa: E402
 from analyzer.store import StoreError, open_db  # noqa: E402
@@ -33,13 +33,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="ANALYZER_DB", help="SQLite database file (default: analyzer.db)"),
-]
 ModelOption = Annotated[
     str | None,
     typer.Option(
@@ -81,18 +74,6 @@ class PassageFormat(StrEnum):
     jsonl = "jsonl"
 
 
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _db(path: Path | None):
-    try:
-        return open_db(path)
-    except StoreError as exc:
-        fail(str(exc))
-
-
 @app.command()
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of PDFs")],
@@ -127,7 +108,7 @@ def analyze(
         raise typer.Exit(1)
     if top_k < 1 or passage_size < 100 or not 0 <= passage_overlap < passage_size:
         fail("need --top-k >= 1, --passage-size >= 100 and 0 <= --passage-overlap < --passage-size")
-    database = _db(db)
+    database = open_database(db)
     settings = Settings(
         model=model,
         backend=backend,
@@ -187,7 +168,7 @@ def documents(
     db: DbOption = None,
 ) -> None:
     """List analysed documents."""
-    rows = views.documents(_db(db))
+    rows = views.documents(open_database(db))
     if format is TableFormat.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -228,7 +209,7 @@ def candidates(
     from analyzer import active
     from analyzer.labels import LabelError, load_training_labels
 
-    database = _db(db)
+    database = open_database(db)
     try:
         rows = views.candidates(database, doc, criterion)
         verdicts = active.verdicts(rows)  # over all stored candidates, before --top
@@ -309,7 +290,7 @@ def passages(
 ) -> None:
     """List every passage of a document with its pages."""
     try:
-        rows = views.passages(_db(db), doc)
+        rows = views.passages(open_database(db), doc)
     except StoreError as exc:
         fail(str(exc))
     for r in rows:
@@ -337,7 +318,7 @@ def search(
     if limit < 1:
         fail("--limit must be at least 1")
     try:
-        rows = views.search(_db(db), query, doc, limit, model, backend)
+        rows = views.search(open_database(db), query, doc, limit, model, backend)
     except (StoreError, EmbeddingError) as exc:
         fail(str(exc))
     if format is TableFormat.json:
@@ -403,8 +384,11 @@ def train(
     model: ModelOption = None,
     backend: BackendOption = None,
 ) -> None:
-    """Train evidence classifiers: on the criteria set's labels and the reviewers' decisions
-    in the database (default), or on a labelled CSV (--csv)."""
+    """Train evidence classifiers on the labels and reviewer decisions, or on a CSV.
+
+    By default: labels/<set>/*.jsonl plus every reviewer decision in the database, saved
+    under models/ with a card. With --csv: any labelled sentence set (text plus 0/1 columns).
+    """
     if csv_file is not None:
         _train_csv(csv_file, text_column, group_column, label_columns, out_dir, model, backend)
         return
@@ -459,7 +443,7 @@ def _label_setup(labels, criteria, db, model, backend):
             fail(f"no label files in labels/{criteria_set.name}/; pass --labels FILE")
         db_path = db or Path(os.environ.get("ANALYZER_DB", "analyzer.db"))
         # A database is optional: it adds reviewer decisions, passage texts and background.
-        database = _db(db_path) if Path(db_path).is_file() else None
+        database = open_database(db_path) if Path(db_path).is_file() else None
         label_list = load_training_labels(files, database)
         analyzer = Analyzer(
             database if database is not None else open_db(":memory:"),
@@ -606,10 +590,12 @@ def evaluate(
     db: DbOption = None,
     backend: BackendOption = None,
 ) -> None:
-    """Grouped cross-validated figures on the criteria set's labels (default): classifier
+    """Cross-validated quality of the classifiers, beside a TF-IDF baseline.
+
+    By default, on the criteria set's labels with folds grouped by report: classifier
     P/R/F1, hit@5 and MRR of the first true evidence, balanced accuracy of evidence / none
-    per report, each beside a TF-IDF + LR baseline on the same folds. With --csv and
-    --model: a trained CSV model's P/R/F1 on a held-out CSV."""
+    per report. With --csv and --model: a CSV-trained model's P/R/F1 on a held-out CSV.
+    """
     if csv_file is not None or model_dir is not None:
         _evaluate_csv(csv_file, model_dir, format, backend)
         return
@@ -663,12 +649,13 @@ class Action(StrEnum):
     accept = "accept"
     reject = "reject"
     correct = "correct"
+    comment = "comment"
 
 
 @app.command()
 def decide(
     candidate_id: Annotated[int, typer.Argument(help="candidate id (see analyzer candidates)")],
-    action: Annotated[Action, typer.Argument(help="accept, reject or correct")],
+    action: Annotated[Action, typer.Argument(help="accept, reject, correct or comment")],
     reviewer: Annotated[str, typer.Option("--by", help="who decides")],
     level: Annotated[int | None, typer.Option(help="evidence level 0, 1 or 2")] = None,
     criterion: Annotated[str | None, typer.Option(help="move it to this criterion")] = None,
@@ -679,9 +666,10 @@ def decide(
     """Record a reviewer's decision on a candidate (kept with who and when)."""
     from analyzer.decisions import DecisionError, record_decision
 
+    database = open_database(db)
     try:
         decision_id = record_decision(
-            _db(db), candidate_id, action.value, reviewer, level, criterion, quote, comment
+            database, candidate_id, action.value, reviewer, level, criterion, quote, comment
         )
     except DecisionError as exc:
         fail(str(exc))
@@ -696,7 +684,7 @@ def export_labels(
     """Write reviewer decisions as training labels (a rejection is a hard negative)."""
     from analyzer.decisions import export_labels as export
 
-    count = export(_db(db), path)
+    count = export(open_database(db), path)
     out.print(f"wrote {count} label(s) to {path}", highlight=False)
 
 

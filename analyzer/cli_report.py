@@ -11,18 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from analyzer.store import StoreError, find_document, open_db
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="ANALYZER_DB", help="SQLite database file (default: analyzer.db)"),
-]
+from analyzer.cli_common import DbOption, err, fail, open_database, out
+from analyzer.store import StoreError, find_document
 
 season_app = typer.Typer(help="Seasons and their disclosure cut-off dates.", no_args_is_help=True)
 document_app = typer.Typer(
@@ -39,16 +31,6 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _db(path: Path | None):
-    try:
-        return open_db(path)
-    except StoreError as exc:
-        fail(str(exc))
 
 
 def report(
@@ -79,7 +61,7 @@ def report(
 
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"{out_dir}: not a folder")
-    database = _db(db)
+    database = open_database(db)
     fmt = format.value
     try:
         name, resolved, cards = scorecards_for(database, season, company)
@@ -120,7 +102,7 @@ def season_add(
     from analyzer.scorecard.seasons import SeasonError, add_season
 
     try:
-        row = add_season(_db(db), season, cutoff, window_start, note)
+        row = add_season(open_database(db), season, cutoff, window_start, note)
     except SeasonError as exc:
         fail(str(exc))
     window = f", window from {row['window_start']}" if row["window_start"] else ""
@@ -133,7 +115,7 @@ def season_list(db: DbOption = None) -> None:
     from analyzer.scorecard.seasons import list_seasons
 
     table = Table("season", "cut-off", "window start", "note")
-    for row in list_seasons(_db(db)):
+    for row in list_seasons(open_database(db)):
         table.add_row(row["season"], row["cutoff"], row["window_start"] or "-", row["note"] or "")
     out.print(table)
 
@@ -160,7 +142,7 @@ def document_set(
     from analyzer.scorecard.metadata import set_document
     from analyzer.scorecard.seasons import SeasonError, document_season
 
-    database = _db(db)
+    database = open_database(db)
     try:
         row = find_document(database, doc)
         row = set_document(
@@ -201,7 +183,7 @@ def document_import(
     from analyzer.scorecard.seasons import SeasonError
 
     try:
-        updated, missing = import_metadata(_db(db), csv_file, season)
+        updated, missing = import_metadata(open_database(db), csv_file, season)
     except SeasonError as exc:
         fail(str(exc))
     out.print(f"updated {len(updated)} document(s) from {csv_file}", highlight=False)

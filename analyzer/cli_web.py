@@ -8,42 +8,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from analyzer import accounts
-from analyzer.store import StoreError, default_db_path, open_db
+from analyzer.cli_common import DbOption, err, fail, open_database, out
+from analyzer.store import StoreError, default_db_path
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="ANALYZER_DB", help="SQLite database file (default: analyzer.db)"),
-]
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
-
-
-def _open(db: Path | None):
-    try:
-        return open_db(db)
-    except StoreError as exc:
-        _fail(str(exc))
 
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        _fail("no terminal to ask for the password; use --password-stdin")
+        fail("no terminal to ask for the password; use --password-stdin")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Again: "):
-        _fail("the two passwords differ")
+        fail("the two passwords differ")
     return first
 
 
@@ -57,15 +39,15 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Create a user (the first admin comes from here); the password is prompted for."""
-    database = _open(db)
+    database = open_database(db)
     if role not in accounts.ROLES:
-        _fail(f"unknown role {role!r}; choose one of {', '.join(accounts.ROLES)}")
+        fail(f"unknown role {role!r}; choose one of {', '.join(accounts.ROLES)}")
     if accounts.get_user(database, username):
-        _fail(f"user {username!r} exists already")
+        fail(f"user {username!r} exists already")
     try:
         accounts.add_user(database, username, _password(password_stdin), role)
     except accounts.AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"user {username} created ({role})", highlight=False)
 
 
@@ -73,7 +55,7 @@ def add(
 def list_users(db: DbOption = None) -> None:
     """List users with their roles."""
     table = Table("user", "role", "created", "status")
-    for u in accounts.list_users(_open(db)):
+    for u in accounts.list_users(open_database(db)):
         table.add_row(
             u["username"], u["role"], u["created_at"], "disabled" if u["disabled"] else "active"
         )
@@ -93,7 +75,7 @@ def set_user(
     db: DbOption = None,
 ) -> None:
     """Change a user's role, lock or unlock the account, or set a new password."""
-    database = _open(db)
+    database = open_database(db)
     try:
         if role is not None:
             accounts.set_role(database, username, role)
@@ -102,7 +84,7 @@ def set_user(
         if password_stdin:
             accounts.set_password(database, username, _password(True))
     except accounts.AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"user {username} updated", highlight=False)
 
 
@@ -119,15 +101,15 @@ def serve(
     from analyzer.web import make_app
 
     if not 0 < port < 65536:
-        _fail("--port must be between 1 and 65535")
+        fail("--port must be between 1 and 65535")
     if upload_limit_mb < 1:
-        _fail("--upload-limit-mb must be at least 1")
+        fail("--upload-limit-mb must be at least 1")
     if threads < 1:
-        _fail("--threads must be at least 1")
+        fail("--threads must be at least 1")
     path = Path(db or default_db_path())
-    _open(path)
+    open_database(path)
     app = make_app(path, upload_limit=upload_limit_mb * 2**20)
-    if not accounts.list_users(_open(path)):
+    if not accounts.list_users(open_database(path)):
         err.print(
             f"no users yet: create the first with: "
             f"analyzer users add NAME --role admin --db {path}",
@@ -136,7 +118,7 @@ def serve(
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="analyzer")
     except OSError as exc:
-        _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
     app.extensions["worker"].start()  # loads the model now, not on the first upload
     out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
     server.run()
@@ -155,16 +137,16 @@ def export_evidence(
     from analyzer.store import find_document
 
     if (doc is None) == (company is None):
-        _fail("give either a document or --company")
+        fail("give either a document or --company")
     if format not in ("csv", "json"):
-        _fail("--format must be csv or json")
-    database = _open(db)
+        fail("--format must be csv or json")
+    database = open_database(db)
     doc_id = None
     if doc is not None:
         try:
             doc_id = find_document(database, doc)["id"]
         except StoreError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     rows = evidence.confirmed(database, doc_id, company)
     sys.stdout.write(evidence.to_csv(rows) if format == "csv" else evidence.to_json(rows) + "\n")
 
@@ -178,7 +160,7 @@ def undo(
     from analyzer.decisions import DecisionError, undo_decision
 
     try:
-        undo_id = undo_decision(_open(db), decision_id, reviewer)
+        undo_id = undo_decision(open_database(db), decision_id, reviewer)
     except DecisionError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False)

@@ -17,7 +17,9 @@ Figures, per criterion and overall:
   and 1 / rank of the first (MRR);
 - detection: for each report and criterion the labeller looked at, does the report have
   evidence? Truth is "has a labelled positive"; the model says yes when its best passage
-  in the report reaches the threshold. Balanced accuracy is the mean of both recalls.
+  in the report reaches the threshold. Balanced accuracy is the mean of both recalls. It
+  is measured where the tool gives a verdict (criteria whose classifier saw enough
+  positives in training); the pairs left "not assessed" are counted beside it.
 """
 
 from __future__ import annotations
@@ -183,6 +185,7 @@ def evaluate_criteria_model(
     pred_by_crit: dict[str, dict[str, list[bool]]] = {m: defaultdict(list) for m in DETECTORS}
     ranks: dict[str, dict[str, list[int]]] = {m: defaultdict(list) for m in RANKERS}
     detect_truth: list[bool] = []
+    not_assessed = 0
     detect_pred: dict[str, list[bool]] = {m: [] for m in DETECTORS}
     detect_by_crit: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     missing_reports: set[str] = set()
@@ -267,11 +270,13 @@ def evaluate_criteria_model(
                             p_base_report[:, fj] if fj is not None else np.zeros(len(texts))
                         )
                         ranks["baseline"][cid].append(first_rank(base_scores, positive))
+                if fj is None or np.isnan(assessment.threshold[j]):
+                    not_assessed += 1  # the tool gives no verdict here: too few labels
+                    continue
                 model_says = bool(
-                    fj is not None
-                    and np.nanmax(assessment.probability[:, j]) >= assessment.threshold[j]
+                    np.nanmax(assessment.probability[:, j]) >= assessment.threshold[j]
                 )
-                base_says = bool(fj is not None and p_base_report[:, fj].max() >= 0.5)
+                base_says = bool(p_base_report[:, fj].max() >= 0.5)
                 detect_truth.append(has_evidence)
                 detect_pred["model"].append(model_says)
                 detect_pred["baseline"].append(base_says)
@@ -321,6 +326,7 @@ def evaluate_criteria_model(
         "retrieval_available": db is not None,
         "reports_not_in_database": len(missing_reports),
         "pairs_skipped_passage_not_found": skipped_pairs,
+        "detection_pairs_not_assessed": not_assessed,
         "overall": overall,
         "per_criterion": per_criterion,
     }

@@ -116,5 +116,6 @@ def search(
         pid, doc, text, parts, file_name, _ = rows[i]
         record = passage_record(doc, pid, text, json.loads(parts))
         record.update({"score": round(float(scores[i]), 4), "file_name": file_name})
+        record["citation"] = record["first_citation"]
         results.append(record)
     return results

@@ -124,6 +124,11 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
 
 
+# Blend weight from which a criterion's classifier may say "evidence" or "no evidence"
+# (0.5 = as many labelled positives as BLEND_HALF in analyzer.criteria_model).
+TRUSTED_WEIGHT = 0.5
+
+
 class TrainedScorer:
     """A trained criteria model blended with the hybrid zero-shot scorer, criterion by criterion.
 
@@ -150,7 +155,15 @@ class TrainedScorer:
         self.name = "trained+zero-shot+tfidf"
 
     def scorer_names(self) -> list[str]:
-        return [f"{self.name} (w={w:.2f})" if w > 0 else self.hybrid.name for w in self.weights]
+        names = []
+        for w in self.weights:
+            if w == 0:
+                names.append(self.hybrid.name)
+            elif w < TRUSTED_WEIGHT:
+                names.append(f"{self.name} (w={w:.2f}; too few labels for a verdict)")
+            else:
+                names.append(f"{self.name} (w={w:.2f})")
+        return names
 
     def assess(self, texts: list[str], vectors: np.ndarray) -> Assessment:
         base = self.hybrid.score(texts, vectors)
@@ -162,6 +175,9 @@ class TrainedScorer:
             # The hybrid score is a sum of two z-scores; put the classifier on its scale.
             w = self.weights.astype(np.float32)
             scores = (1 - w) * base + w * 2 * logit
+        # A verdict of "evidence" or "no evidence" needs a classifier that has seen enough
+        # positives; below that its probability is shown, but no threshold is applied.
+        threshold = np.where(self.weights >= TRUSTED_WEIGHT, threshold, np.nan)
         return Assessment(scores, probability, threshold, self.scorer_names())
 
     def score(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:

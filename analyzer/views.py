@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 from sqlite_utils import Database
 
 from analyzer import store
-from analyzer.embeddings import from_blob, get_embedder
+from analyzer.embeddings import get_embedder
 from analyzer.levels import suggest_level
 from analyzer.quotes import citation
 
@@ -104,7 +103,7 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
                 "probability": r.get("probability"),
                 "threshold": r.get("threshold"),
                 "evidence": None
-                if r.get("probability") is None
+                if r.get("probability") is None or r.get("threshold") is None
                 else r["probability"] >= r["threshold"],
                 "scorer": r["scorer"],
                 "quote": r["quote"],
@@ -133,33 +132,15 @@ def search(
     backend: str | None = None,
 ) -> list[dict]:
     """Passages ranked by cosine similarity to the query, across stored documents."""
+    from analyzer.evidence import search as rank_passages
+
     embedder = get_embedder(model, backend)
-    where, params = "", [embedder.name]
-    if ref:
-        doc = store.find_document(db, ref)
-        where, params = "and p.document_id = ?", [embedder.name, doc["id"]]
-    sql = f"""
-        select p.id, p.document_id, p.text, p.parts, d.file_name, e.vector
-        from passages p join embeddings e on e.content_hash = p.content_hash and e.model = ?
-        join documents d on d.id = p.document_id
-        where 1 {where}
-    """
-    rows = db.execute(sql, params).fetchall()
-    if not rows:
+    doc_id = store.find_document(db, ref)["id"] if ref else None
+    results = rank_passages(db, embedder, query, doc_id, limit)
+    if not results:
         raise store.StoreError(
             f"no passages embedded with {embedder.name} yet (run analyzer analyze with this model)"
         )
-    matrix = np.vstack([from_blob(r[5]) for r in rows])
-    query_vector = embedder.encode([query])[0]
-    scores = matrix @ query_vector
-    order = np.argsort(-scores)[:limit]
-    results = []
-    for i in order:
-        pid, doc_id, text, parts, file_name, _ = rows[i]
-        record = passage_record(doc_id, pid, text, json.loads(parts))
-        record.update({"score": round(float(scores[i]), 4), "file_name": file_name})
-        record["citation"] = record["first_citation"]
-        results.append(record)
     return results
 
 

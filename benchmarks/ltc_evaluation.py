@@ -67,7 +67,8 @@ def markdown(result: dict, seconds: float, command: str) -> str:
         f"| median rank of the first true evidence | {r['model']['median_rank']} | "
         f"{r['baseline']['median_rank']} | {r['zero_shot']['median_rank']} | |",
         f"| evidence / none per report, balanced accuracy ({d['model']['pairs_with_evidence']}"
-        f" with, {d['model']['pairs_without_evidence']} without) | "
+        f" with, {d['model']['pairs_without_evidence']} without; "
+        f"{result['detection_pairs_not_assessed']} pairs not assessed) | "
         f"{fmt(d['model']['balanced_accuracy'])} | {fmt(d['baseline']['balanced_accuracy'])}"
         " | - | 0.85 |",
         f"| recall on reports with / without evidence | "
@@ -79,7 +80,8 @@ def markdown(result: dict, seconds: float, command: str) -> str:
         "How to read it: every report's labels are scored by a model trained without that",
         "report. hit@5 and MRR rank every passage of the report; detection asks whether the",
         "report has evidence for a criterion the labeller examined (truth: a labelled positive;",
-        "the model says yes when a passage reaches the evidence threshold, at least 0.5).",
+        "the model says yes when a passage reaches the evidence threshold, at least 0.5;",
+        "pairs of criteria with fewer than 5 labelled positives in training get no verdict).",
         "Caveats: the labels are model-assisted and unreviewed (labels/ltc/README.md); part of",
         "the seed set was drawn from zero-shot candidates, which flatters the zero-shot column;",
         "criteria with positives in one report only cannot be learned across folds (their",
