@@ -31,8 +31,6 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-
-
 def report(
     season: Annotated[str, typer.Option(help="season (edition) to report, e.g. 2025")],
     company: Annotated[

@@ -17,7 +17,6 @@ from analyzer.store import StoreError, default_db_path
 users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
 
 
-
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
