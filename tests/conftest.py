@@ -43,6 +43,17 @@ def sample_pdf(tmp_path_factory) -> Path:
     return build_sample_report(tmp_path_factory.mktemp("sample") / SAMPLE_FILE_NAME)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium for the browser tests (Playwright cannot download its own here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests skipped: {CHROMIUM} is absent (apt-get install chromium)")
+    return CHROMIUM
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir() or not any(CORPUS.glob("*.pdf")):

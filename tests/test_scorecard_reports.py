@@ -57,13 +57,13 @@ def quote_on_cited_page(db, quote: str, cite: str) -> None:
 
 
 @pytest.mark.browser
-def test_company_report_renders_and_every_quote_is_on_the_page_it_cites(reviewed):
+def test_company_report_renders_and_every_quote_is_on_the_page_it_cites(reviewed, chromium):
     from playwright.sync_api import sync_playwright
 
     db, files = reviewed
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(files["northwind-motors-2025.html"].as_uri())
         assert page.locator("h1").inner_text() == COMPANY
@@ -91,12 +91,12 @@ def test_company_report_renders_and_every_quote_is_on_the_page_it_cites(reviewed
 
 
 @pytest.mark.browser
-def test_leaderboard_and_evidence_pack_render(reviewed):
+def test_leaderboard_and_evidence_pack_render(reviewed, chromium):
     from playwright.sync_api import sync_playwright
 
     _, files = reviewed
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(files["leaderboard-2025.html"].as_uri())
         heat = page.locator("svg.heatmap").first

@@ -60,13 +60,11 @@ def server(tmp_path_factory, tmp_path, embedder):
 
 
 @pytest.fixture
-def page():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+def page(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True)
         # Playwright's wait_for_function evaluates strings, which the app's CSP forbids; with
         # the CSP off, the markup check below tests the escaping itself, not the backstop.
         context = browser.new_context(
