@@ -19,7 +19,6 @@ from analyzer.web import make_app
 from tests.pdf_factory import folio_pdf
 from tests.review_support import PASSWORD, copy_db, template_db
 
-CHROMIUM = Path("/usr/bin/chromium")
 COMPANY = 'Gamma <img src=x onerror="document.body.dataset.pwned=1">'
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
