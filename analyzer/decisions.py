@@ -266,13 +266,9 @@ def undo_decision(
 
 def latest_criteria_version(db: Database, doc_id: int) -> str | None:
     """The criteria version of the document's newest candidates (else the newest set)."""
-    row = db.execute(
-        "select criteria_version from candidates where document_id = ? "
-        "order by created_at desc, id desc limit 1",
-        [doc_id],
-    ).fetchone()
-    if row:
-        return row[0]
+    version = store.latest_criteria_version(db, doc_id)
+    if version:
+        return version
     row = db.execute(
         "select version from criteria_sets order by created_at desc limit 1"
     ).fetchone()

@@ -266,19 +266,24 @@ def replace_candidates(db: Database, doc_id: int, criteria_version: str, rows: l
     db["candidates"].insert_all({**row, "created_at": stamp} for row in rows)
 
 
+def latest_criteria_version(db: Database, doc_id: int) -> str | None:
+    """The criteria version of the document's newest candidates (None before any)."""
+    row = db.execute(
+        "select criteria_version from candidates where document_id = ? "
+        "order by created_at desc, id desc limit 1",
+        [doc_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def candidate_rows(
     db: Database, doc_id: int, criterion: str | None = None, criteria_version: str | None = None
 ) -> list[dict]:
     """Stored candidates of a document (newest criteria version unless one is given)."""
     if criteria_version is None:
-        latest = db.execute(
-            "select criteria_version from candidates where document_id = ? "
-            "order by created_at desc, id desc limit 1",
-            [doc_id],
-        ).fetchone()
-        if not latest:
+        criteria_version = latest_criteria_version(db, doc_id)
+        if criteria_version is None:
             return []
-        criteria_version = latest[0]
     where = "c.document_id = ? and c.criteria_version = ?"
     params: list[Any] = [doc_id, criteria_version]
     if criterion:

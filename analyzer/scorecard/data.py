@@ -11,19 +11,11 @@ from collections import defaultdict
 from sqlite_utils import Database
 
 from analyzer.levels import suggest_level
+from analyzer.store import latest_criteria_version
 
 EVIDENCE_ACTIONS = ("accept", "correct", "add")
 # Page flags under which the decision rules (English cue words) cannot judge a quote.
 UNREADABLE = frozenset({"non_latin", "garbled", "no_text"})
-
-
-def latest_criteria_version(db: Database, doc_id: int) -> str | None:
-    row = db.execute(
-        "select criteria_version from candidates where document_id = ? "
-        "order by created_at desc, id desc limit 1",
-        [doc_id],
-    ).fetchone()
-    return row[0] if row else None
 
 
 def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
