@@ -512,34 +512,42 @@ def _print_overall(metrics: dict) -> None:
 
 
 def _print_per_criterion(metrics: dict) -> None:
+    retrieval = metrics.get("retrieval_available")
     table = Table(
-        "criterion",
-        "pos",
-        "neg",
-        "F1",
-        "base F1",
-        "hit@5",
-        "base",
-        "MRR",
-        "base",
-        "bal. acc.",
-        title="per criterion (model vs TF-IDF baseline on the same folds)",
+        title="per criterion, model vs TF-IDF baseline on the same folds",
+        caption="base: the baseline; BA: balanced accuracy of evidence / none per report",
     )
+    table.add_column("criterion", no_wrap=True)
+    for name in ("pos", "neg", "F1", "base"):
+        table.add_column(name, no_wrap=True)
+    if retrieval:
+        for name in ("hit@5", "base", "MRR", "base", "BA"):
+            table.add_column(name, no_wrap=True)
     for cid, m in metrics["per_criterion"].items():
-        ret = m.get("retrieval", {})
-        table.add_row(
+        row = [
             cid,
             str(m["positives"]),
             str(m["negatives"]),
             _fmt(m.get("model", {}).get("f1")),
             _fmt(m.get("baseline", {}).get("f1")),
-            _fmt(ret.get("model", {}).get("hit_at_5")),
-            _fmt(ret.get("baseline", {}).get("hit_at_5")),
-            _fmt(ret.get("model", {}).get("mrr")),
-            _fmt(ret.get("baseline", {}).get("mrr")),
-            _fmt(m.get("detection_model", {}).get("balanced_accuracy")),
-        )
+        ]
+        if retrieval:
+            ret = m.get("retrieval", {})
+            row += [
+                _fmt(ret.get("model", {}).get("hit_at_5")),
+                _fmt(ret.get("baseline", {}).get("hit_at_5")),
+                _fmt(ret.get("model", {}).get("mrr")),
+                _fmt(ret.get("baseline", {}).get("mrr")),
+                _fmt(m.get("detection_model", {}).get("balanced_accuracy")),
+            ]
+        table.add_row(*row)
     out.print(table)
+    if not retrieval:
+        out.print(
+            "Retrieval and detection figures need the labelled reports analysed in the "
+            "database (--db).",
+            highlight=False,
+        )
 
 
 def _train_csv(csv_file, text_column, group_column, label_columns, out_dir, model, backend):
