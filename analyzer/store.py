@@ -6,10 +6,11 @@ functions here, so the faces stay thin and the SQL lives in one place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,38 @@ DEFAULT_DB = "analyzer.db"
 
 class StoreError(Exception):
     """The database cannot be opened or a document cannot be found."""
+
+
+class AnalyzerDatabase(Database):
+    """A sqlite-utils Database whose transactions take the write lock when they begin.
+
+    With a plain BEGIN, a transaction that reads and then writes fails at once with
+    "database is locked" if another connection (the web app's analysis worker, a second
+    CLI) committed in between; BEGIN IMMEDIATE waits for the lock instead (busy_timeout).
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        if self.conn.in_transaction:  # nested: a savepoint, as sqlite-utils does
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+
+def connect(path: str | Path) -> AnalyzerDatabase:
+    """A connection with foreign keys on that waits up to 10 s for another writer."""
+    db = AnalyzerDatabase(path)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 10000")
+    return db
 
 
 def default_db_path() -> str:
@@ -49,8 +82,7 @@ def open_db(path: str | Path | None = None) -> Database:
                 raise StoreError(f"{path}: not an SQLite database")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = Database(path)
-        db.execute("PRAGMA foreign_keys = ON")
+        db = connect(path)
         migrations.apply(db)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open database ({exc})") from None

@@ -32,10 +32,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "static"}
 
 def connect(path: Path) -> Database:
     """A connection for one request thread, waiting rather than failing on a busy file."""
-    db = Database(path)
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA busy_timeout = 10000")
-    return db
+    return store.connect(path)
 
 
 def make_app(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 from flask import (
@@ -23,7 +24,7 @@ from analyzer import decisions, evidence, review
 from analyzer.embeddings import EmbeddingError
 from analyzer.quotes import terms
 from analyzer.web.app import error, get_db, requires
-from analyzer.web.jobs import UploadError, save_upload, uploads
+from analyzer.web.jobs import UploadError, display_name, save_upload, uploads
 from analyzer.web.render import RenderError
 
 bp = Blueprint("documents", __name__)
@@ -75,6 +76,9 @@ def upload() -> ResponseReturnValue:
             )
         except UploadError as exc:
             flash(str(exc), "error")
+            continue
+        except sqlite3.OperationalError as exc:  # e.g. the database stayed busy for 10 s
+            flash(f"{display_name(storage.filename)}: not stored ({exc}); try again", "error")
             continue
         if analyse:
             worker.submit(row["id"])

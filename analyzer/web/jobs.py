@@ -8,6 +8,7 @@ writes progress to the ``uploads`` table, which the page polls.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -171,7 +172,11 @@ class Worker:
                     raise RuntimeError(problem)
                 self._analyse(db, analyzer, upload_id)
             except Exception as exc:  # the worker must outlive one bad upload
-                _update(db, upload_id, status="failed", stage="failed", error=str(exc) or repr(exc))
+                # Even a failed status write must not end the worker.
+                with contextlib.suppress(Exception):
+                    _update(
+                        db, upload_id, status="failed", stage="failed", error=str(exc) or repr(exc)
+                    )
 
     def _analyse(self, db: Database, analyzer, upload_id: int) -> None:
         row = db["uploads"].get(upload_id)
