@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from analyzer.criteria import Criterion
 from analyzer.passages import PAGE_BREAK, Passage
 
-_BOUNDARY = re.compile(r"(?<=[.!?;])\s+|\n")  # "2.91" and "e.g." inside a sentence stay put
+# Sentences end at . ! ? ; before white space ("2.91" and "e.g." inside one stay whole).
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
 _STOP = frozenset(
     re.findall(
@@ -58,14 +59,45 @@ def _page_segments(passage: Passage) -> list[tuple[int, int, int]]:
     return segments
 
 
+def _breaks_after(line: str, following: str | None) -> bool:
+    """Does a line end a unit? A PDF wraps lines mid-sentence; a heading or list item is a
+    line without a final stop, clearly shorter than the line after it, which starts anew."""
+    line, following = line.strip(), (following or "").strip()
+    if not following or line[-1] in ".!?;:,":
+        return False
+    starts_anew = following[0].isupper() or following[0].isdigit() or following[0] in "•-–*"
+    return starts_anew and len(line) < 0.7 * len(following)
+
+
 def _sentences(text: str) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        if text[start : match.start()].strip():
-            spans.append((start, match.start()))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((start, len(text)))
+    """(start, end) of each sentence, across the PDF's line wraps but not across blank
+    lines, headings or list items."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    units: list[tuple[int, int]] = []
+    unit_start: int | None = None
+    for i, (a, b, line) in enumerate(lines):
+        if not line.strip():
+            unit_start = None
+            continue
+        if unit_start is None:
+            unit_start = a
+            units.append((a, b))
+        units[-1] = (unit_start, b)
+        following = lines[i + 1][2] if i + 1 < len(lines) else None
+        if _breaks_after(line, following):
+            unit_start = None
+    spans = []
+    for a, b in units:
+        start = a
+        for match in _SENTENCE_END.finditer(text, a, b):
+            if text[start : match.start()].strip():
+                spans.append((start, match.start()))
+            start = match.end()
+        if text[start:b].strip():
+            spans.append((start, b))
     return spans
 
 
@@ -83,6 +115,8 @@ def best_quote(passage: Passage, wanted: set[str]) -> Quote:
             found = terms(text[a:b]) & wanted
             score = len(found) / math.sqrt(max(len(terms(text[a:b])), 1))
             score *= min(1.0, (b - a) / MIN_QUOTE)  # a bare heading is no quote
+            if text[a].islower():  # the tail of a sentence cut off by the passage split
+                score *= 0.7
             if best is None or score > best[0]:
                 best = (score, seg_start + a, seg_start + b, k)
     if best is None:

@@ -132,3 +132,20 @@ def test_migrations_are_recorded_and_reopening_is_harmless(db_path):
     assert applied[0] == "m001_initial"
     store.open_db(db_path)  # applying again changes nothing
     assert [r["name"] for r in db["_sqlite_migrations"].rows] == applied
+
+
+def test_quotes_are_sentences_not_line_fragments():
+    """The PDF's line wraps are not sentence ends; headings and blank lines are."""
+    from analyzer.quotes import _sentences
+
+    text = (
+        "Steel\nIn 2025 we signed a purchase agreement for fossil-free\nsteel from 2026."
+        " Deliveries start in May.\n\nLiving wage"
+    )
+    got = [text[a:b] for a, b in _sentences(text)]
+    assert got == [
+        "Steel",
+        "In 2025 we signed a purchase agreement for fossil-free\nsteel from 2026.",
+        "Deliveries start in May.",
+        "Living wage",
+    ]
