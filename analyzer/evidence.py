@@ -40,6 +40,14 @@ FIELDS = [
 ]
 
 
+def _level(state: dict, candidate: dict | None) -> int | None:
+    """The level a reviewer set, else the suggested one an accept takes (at least 1)."""
+    if state["level"] is not None:
+        return state["level"]
+    suggested = (candidate or {}).get("level")
+    return max(1, suggested) if suggested is not None else 1
+
+
 def confirmed(db: Database, doc_id: int | None = None, company: str | None = None) -> list[dict]:
     """Confirmed evidence of a document or a company's documents, with citations."""
     docs = {d["id"]: d for d in db["documents"].rows}
@@ -63,7 +71,7 @@ def confirmed(db: Database, doc_id: int | None = None, company: str | None = Non
                 "report_type": doc["report_type"],
                 "criterion": cur["criterion"],
                 "criterion_name": names[version].get(cur["criterion"], ""),
-                "level": cur["level"],
+                "level": _level(cur, item.candidate),
                 "quote": cur["quote"],
                 "pdf_page": cur["pdf_page"],
                 "page_label": cur["page_label"],

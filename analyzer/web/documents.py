@@ -128,7 +128,7 @@ def export() -> ResponseReturnValue:
     stem = f"evidence-document-{doc_id}" if doc_id is not None else "evidence-company"
     body = evidence.to_csv(rows) if fmt == "csv" else evidence.to_json(rows)
     mimetype = "text/csv" if fmt == "csv" else "application/json"
-    response = Response(body, mimetype=f"{mimetype}; charset=utf-8")
+    response = Response(body, content_type=f"{mimetype}; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
 
