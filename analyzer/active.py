@@ -37,7 +37,14 @@ def review_order(candidates: list[dict], order: str, positives: Counter | None =
     if order == "score":
         return sorted(candidates, key=lambda c: -c["score"])
     positives = positives or Counter()
-    return sorted(candidates, key=lambda c: -informativeness(c, positives.get(c["criterion"], 0)))
+
+    def key(c: dict) -> tuple:
+        # Without a probability there is nothing to be uncertain about: those follow by score.
+        if c.get("probability") is None:
+            return (1, -c["score"])
+        return (0, -informativeness(c, positives.get(c["criterion"], 0)))
+
+    return sorted(candidates, key=key)
 
 
 def verdicts(candidates: list[dict]) -> dict[str, str]:

@@ -168,7 +168,7 @@ def documents(
     db: DbOption = None,
 ) -> None:
     """List analysed documents."""
-    rows = views.documents(open_database(db))
+    rows = views.documents(open_database(db, must_exist=True))
     if format is TableFormat.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -209,7 +209,9 @@ def candidates(
     from analyzer import active
     from analyzer.labels import LabelError, load_training_labels
 
-    database = open_database(db)
+    if top is not None and top < 1:
+        fail("--top must be at least 1")
+    database = open_database(db, must_exist=True)
     try:
         rows = views.candidates(database, doc, criterion)
         verdicts = active.verdicts(rows)  # over all stored candidates, before --top
@@ -290,7 +292,7 @@ def passages(
 ) -> None:
     """List every passage of a document with its pages."""
     try:
-        rows = views.passages(open_database(db), doc)
+        rows = views.passages(open_database(db, must_exist=True), doc)
     except StoreError as exc:
         fail(str(exc))
     for r in rows:
@@ -318,7 +320,7 @@ def search(
     if limit < 1:
         fail("--limit must be at least 1")
     try:
-        rows = views.search(open_database(db), query, doc, limit, model, backend)
+        rows = views.search(open_database(db, must_exist=True), query, doc, limit, model, backend)
     except (StoreError, EmbeddingError) as exc:
         fail(str(exc))
     if format is TableFormat.json:
@@ -402,9 +404,11 @@ def train(
     try:
         metrics = None
         if evaluate_first:
+            err.print("cross-validating, 5 folds grouped by report (a minute or two) ...")
             metrics = evaluate_criteria_model(
                 criteria_set, label_list, analyzer.embed_texts, analyzer.embedder.name, database
             )
+        err.print(f"fitting classifiers on {len(label_list)} labels ...")
         trained = train_criteria_model(
             criteria_set,
             label_list,
@@ -613,6 +617,10 @@ def evaluate(
     database, criteria_set, label_list, _, analyzer = _label_setup(
         labels, criteria, db, None, backend
     )
+    err.print(
+        f"cross-validating on {len(label_list)} labels, 5 folds grouped by report "
+        "(a minute or two) ..."
+    )
     try:
         metrics = evaluate_criteria_model(
             criteria_set, label_list, analyzer.embed_texts, analyzer.embedder.name, database
@@ -674,7 +682,7 @@ def decide(
     """Record a reviewer's decision on a candidate (kept with who and when)."""
     from analyzer.decisions import DecisionError, record_decision
 
-    database = open_database(db)
+    database = open_database(db, must_exist=True)
     try:
         decision_id = record_decision(
             database, candidate_id, action.value, reviewer, level, criterion, quote, comment
@@ -692,7 +700,7 @@ def export_labels(
     """Write reviewer decisions as training labels (a rejection is a hard negative)."""
     from analyzer.decisions import export_labels as export
 
-    count = export(open_database(db), path)
+    count = export(open_database(db, must_exist=True), path)
     out.print(f"wrote {count} label(s) to {path}", highlight=False)
 
 

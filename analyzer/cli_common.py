@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from sqlite_utils import Database
 
-from analyzer.store import StoreError, open_db
+from analyzer.store import StoreError, default_db_path, open_db
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -26,9 +26,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def open_database(path: Path | None) -> Database:
-    """The database at path (or the default), its schema brought up to date."""
+def open_database(path: Path | None, must_exist: bool = False) -> Database:
+    """The database at path (or the default), its schema brought up to date.
+
+    Commands that only read (or decide on what is stored) pass ``must_exist``: a mistyped
+    --db then fails instead of quietly creating an empty database.
+    """
+    target = Path(path or default_db_path())
+    if must_exist and not target.is_file():
+        fail(f"{target}: no such database (analyze reports first, or check --db / ANALYZER_DB)")
     try:
-        return open_db(path)
+        return open_db(target)
     except StoreError as exc:
         fail(str(exc))

@@ -59,7 +59,7 @@ def report(
 
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"{out_dir}: not a folder")
-    database = open_database(db)
+    database = open_database(db, must_exist=True)
     fmt = format.value
     try:
         name, resolved, cards = scorecards_for(database, season, company)
@@ -113,7 +113,7 @@ def season_list(db: DbOption = None) -> None:
     from analyzer.scorecard.seasons import list_seasons
 
     table = Table("season", "cut-off", "window start", "note")
-    for row in list_seasons(open_database(db)):
+    for row in list_seasons(open_database(db, must_exist=True)):
         table.add_row(row["season"], row["cutoff"], row["window_start"] or "-", row["note"] or "")
     out.print(table)
 
@@ -140,7 +140,7 @@ def document_set(
     from analyzer.scorecard.metadata import set_document
     from analyzer.scorecard.seasons import SeasonError, document_season
 
-    database = open_database(db)
+    database = open_database(db, must_exist=True)
     try:
         row = find_document(database, doc)
         row = set_document(
@@ -181,7 +181,7 @@ def document_import(
     from analyzer.scorecard.seasons import SeasonError
 
     try:
-        updated, missing = import_metadata(open_database(db), csv_file, season)
+        updated, missing = import_metadata(open_database(db, must_exist=True), csv_file, season)
     except SeasonError as exc:
         fail(str(exc))
     out.print(f"updated {len(updated)} document(s) from {csv_file}", highlight=False)

@@ -54,7 +54,7 @@ def add(
 def list_users(db: DbOption = None) -> None:
     """List users with their roles."""
     table = Table("user", "role", "created", "status")
-    for u in accounts.list_users(open_database(db)):
+    for u in accounts.list_users(open_database(db, must_exist=True)):
         table.add_row(
             u["username"], u["role"], u["created_at"], "disabled" if u["disabled"] else "active"
         )
@@ -139,7 +139,7 @@ def export_evidence(
         fail("give either a document or --company")
     if format not in ("csv", "json"):
         fail("--format must be csv or json")
-    database = open_database(db)
+    database = open_database(db, must_exist=True)
     doc_id = None
     if doc is not None:
         try:
@@ -159,7 +159,7 @@ def undo(
     from analyzer.decisions import DecisionError, undo_decision
 
     try:
-        undo_id = undo_decision(open_database(db), decision_id, reviewer)
+        undo_id = undo_decision(open_database(db, must_exist=True), decision_id, reviewer)
     except DecisionError as exc:
         fail(str(exc))
     out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False)

@@ -275,6 +275,11 @@ def evaluate_csv(csv_path: str | Path, model_dir: str | Path, embedder=None) -> 
     """
     model = EvidenceClassifier.load(model_dir)
     card = model.card_ or {}
+    if card.get("kind") == "criteria-model":
+        raise ValueError(
+            f"{model_dir} is a criteria model trained on labelled passages; evaluate it with "
+            "`analyzer evaluate` (no --csv), or train a CSV model with `analyzer train --csv`"
+        )
     text_column = card.get("training_data", {}).get("text_column")
     if not text_column:
         raise ValueError(f"{model_dir}: card.json is missing or names no text column")

@@ -167,7 +167,10 @@ def test_db_flag_and_env_var_pick_the_file(tmp_path, monkeypatch):
     assert proc.returncode == 0, proc.stderr
     assert flag_db.exists()
     assert json.loads(run_cli("documents", "-f", "json", db=flag_db).stdout)
-    assert json.loads(run_cli("documents", "-f", "json", db=tmp_path / "env.db").stdout) == []
+    # The env var's file was never created: a read-only command says so instead of making it.
+    proc = run_cli("documents", "-f", "json", db=tmp_path / "env.db")
+    assert proc.returncode == 1 and "no such database" in proc.stderr
+    assert not (tmp_path / "env.db").exists()
 
 
 def test_not_a_database_is_refused(tmp_path):
