@@ -111,6 +111,17 @@ def _documents(db: Database, doc_id: int | None, company: str | None) -> list[di
         where, params = "id = ?", [doc_id]
     elif company:
         where, params = "lower(company) = lower(?)", [company]
+        if not db["documents"].count_where(where, params):
+            # As analyzer report does: a part of the name that fits one company is enough.
+            names = {
+                r["company"]
+                for r in db.query(
+                    "select distinct company from documents where company like ?",
+                    [f"%{company}%"],
+                )
+            }
+            if len(names) == 1:
+                params = [names.pop()]
     return list(db["documents"].rows_where(where, params, order_by="id"))
 
 

@@ -150,6 +150,10 @@ def save_document(
             )
         )
         row["previous_version_id"] = previous[0]["id"] if previous else None
+        if previous:  # a new version of a known report keeps what was said about it
+            for key in ("company", "fiscal_year", "report_type"):
+                if not row.get(key) and previous[0].get(key):
+                    row[key] = previous[0][key]
         row["created_at"] = row["updated_at"]
         doc_id = db["documents"].insert(row).last_pk
     db["pages"].delete_where("document_id = ?", [doc_id])

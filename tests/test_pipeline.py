@@ -92,12 +92,13 @@ def test_reanalysing_is_idempotent_and_embeds_nothing_twice(analyzer, db, sample
 def test_changed_file_is_a_new_document_version(analyzer, db, tmp_path):
     path = tmp_path / "acme-2024.pdf"
     pdf_factory.folio_pdf(path, n_pages=8)
-    first = analyzer.analyze(path)
+    first = analyzer.analyze(path, {"company": "Acme", "fiscal_year": "2024"})
     pdf_factory.folio_pdf(path, n_pages=9)  # same name, one more page
     second = analyzer.analyze(path)
     assert second.doc_id != first.doc_id
     row = db["documents"].get(second.doc_id)
     assert row["previous_version_id"] == first.doc_id
+    assert (row["company"], row["fiscal_year"]) == ("Acme", "2024")  # carried over
     # The eight unchanged pages give the same passages: their embeddings are reused.
     assert second.embedded < second.passages
 

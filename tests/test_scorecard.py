@@ -484,7 +484,8 @@ def test_metadata_csv_sets_company_and_season(seasons_db, tmp_path):
     proc = run_cli("document", "import", str(sheet), "--season", "2026", db=path)
     assert proc.returncode == 0 and "updated 1 document(s)" in proc.stdout
     assert "missing.pdf" in proc.stderr
-    row = doc_of(db, "FY2024")
+    row = next(iter(db["documents"].rows_where("company = ?", ["Northwind Motors AG"])))
+    assert row["fiscal_year"] == "2024"  # "FY2024" in the sheet is the year 2024
     assert (row["company"], row["season"], row["publication_date"]) == (
         "Northwind Motors AG", "2026", "2025-03-01",
     )  # fmt: skip

@@ -85,7 +85,8 @@ def import_metadata(
         where = f"{path}, line {n}"
         fields = {
             "company": (row.get("company") or "").strip() or None,
-            "fiscal_year": (row.get("fiscal_year") or "").strip() or None,
+            # "FY2022" in an index is the year 2022, as a web upload would store it.
+            "fiscal_year": normalise_season(row.get("fiscal_year")),
             "season": season or (row.get("season") or "").strip() or None,
             "published": (row.get("publication_date") or "").strip() or None,
             "subsidiary_only": _flag(row["subsidiary_only"], where)

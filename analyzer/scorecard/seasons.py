@@ -45,8 +45,8 @@ def add_season(
 ) -> dict:
     """Create or replace a season's cut-off (and window start); returns the stored row."""
     name = normalise_season(season)
-    if not name:
-        raise SeasonError("a season needs a name, e.g. 2025")
+    if not name or not re.fullmatch(r"(19|20)\d\d", name):
+        raise SeasonError(f"a season is named by its year, e.g. 2025; got {season!r}")
     row = {
         "season": name,
         "cutoff": parse_date(cutoff, "cut-off"),
