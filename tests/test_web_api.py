@@ -379,3 +379,11 @@ def test_report_text_is_escaped(app):
     assert "default-src 'self'" in csp and "unsafe-inline" not in csp
     marked = str(highlight("<b>steel</b> & more steel", {"steel"}))
     assert marked == "&lt;b&gt;<mark>steel</mark>&lt;/b&gt; &amp; more <mark>steel</mark>"
+
+
+def test_a_review_scope_that_names_nothing_is_refused(app):
+    client = login(app, "rev")
+    response = client.get("/api/next?order=bogus")
+    assert response.status_code == 400 and "unknown order" in response.json["error"]
+    response = client.get("/review?doc=999")
+    assert response.status_code == 404 and b"no document 999" in response.data

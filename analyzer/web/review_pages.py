@@ -13,12 +13,20 @@ bp = Blueprint("review", __name__)
 
 def _scope() -> dict:
     args = request.args
-    order = args.get("order", "score")
     return {
         "doc_id": args.get("doc", type=int),
         "criterion": args.get("criterion") or None,
-        "order": order if order in review.ORDERS else "score",
+        "order": args.get("order") or "score",
     }
+
+
+def _scope_problem(db, scope: dict) -> ResponseReturnValue | None:
+    """A clear 400/404 for a review scope that names nothing real."""
+    if scope["order"] not in review.ORDERS:
+        return error(400, f"unknown order {scope['order']!r}; choose {', '.join(review.ORDERS)}")
+    if scope["doc_id"] is not None and not db["documents"].count_where("id = ?", [scope["doc_id"]]):
+        return error(404, f"no document {scope['doc_id']}")
+    return None
 
 
 @bp.get("/review")
@@ -26,6 +34,8 @@ def _scope() -> dict:
 def page() -> ResponseReturnValue:
     db = get_db()
     scope = _scope()
+    if problem := _scope_problem(db, scope):
+        return problem
     version = db.execute(
         "select version from criteria_sets order by created_at desc limit 1"
     ).fetchone()
@@ -67,6 +77,8 @@ def _card_json(db, candidate_id: int) -> ResponseReturnValue:
 def next_card() -> ResponseReturnValue:
     db = get_db()
     scope = _scope()
+    if problem := _scope_problem(db, scope):
+        return problem
     skip = {int(x) for x in request.args.get("skip", "").split(",") if x.strip().isdigit()}
     ids = review.queue(db, g.user["username"], skip=skip, **scope)
     if not ids:
