@@ -184,6 +184,8 @@ def record_decision(
         level = 0
     if action == "correct" and level is None:
         level = before["level"]
+    if action == "accept" and level is None and before["verdict"] == "evidence":
+        level = before["level"]  # a plain accept agrees with the evidence as it stands
     if action == "comment":
         level = before["level"]
     page, label = (

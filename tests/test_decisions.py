@@ -100,3 +100,11 @@ def test_decide_and_export_through_the_cli(analysed, db_path, tmp_path):
     assert proc.returncode == 1 and "no candidate 999999" in proc.stderr
     proc = run_cli("export-labels", str(tmp_path / "out.jsonl"), db=db_path)
     assert proc.returncode == 0 and "wrote 1 label(s)" in proc.stdout
+
+
+def test_a_plain_accept_agrees_with_the_level_already_given(analysed):
+    db, _ = analysed
+    cand = candidate(db, "FF-AL-02")
+    record_decision(db, cand["id"], "accept", "ana", level=2)
+    record_decision(db, cand["id"], "accept", "ben")  # no level: ben agrees with ana
+    assert [r["level"] for r in history(db, cand["id"])] == [2, 2]
