@@ -426,7 +426,8 @@ def train(
     out.print(
         f"wrote {target}: classifiers for {len(trained.trained_criteria)} of "
         f"{len(criteria_set.criteria)} criteria from {counts['labels']} labels "
-        f"({counts['labelled_by'].get('reviewer', 0)} from reviewer decisions), "
+        f"({counts['labelled_by'].get('reviewer', 0)} from reviewer decisions, each replacing "
+        "any shipped label on the same passage and criterion), "
         f"criteria version {criteria_set.version}",
         highlight=False,
     )
