@@ -332,13 +332,3 @@ def find_model(
         ):
             best = (card.get("created", ""), card_path.parent)
     return best[1] if best else None
-
-
-def stored_vectors(db: Database, texts: list[str], model: str) -> dict[str, np.ndarray]:
-    """Vectors already in the DB for these texts (by content hash), to skip re-embedding."""
-    from analyzer.passages import content_hash
-    from analyzer.store import cached_vectors
-
-    hashes = {content_hash(t): t for t in texts}
-    found = cached_vectors(db, list(hashes), model)
-    return {hashes[h]: v for h, v in found.items()}

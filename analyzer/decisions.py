@@ -344,8 +344,8 @@ def history(db: Database, candidate_id: int) -> list[dict]:
     return _rows_for(db, candidate_key(db, rows[0]))
 
 
-def export_labels(db: Database, path: str | Path) -> int:
-    """Write the latest decision per (passage, criterion) as JSON-lines labels; returns count.
+def label_records(db: Database) -> list[dict]:
+    """The latest decision per (passage, criterion) as label records (labels/ltc format).
 
     accept/correct/add with level > 0 -> evidence; reject (or level 0) -> not_evidence, a
     hard negative. A candidate moved to another criterion also yields a negative for the
@@ -359,12 +359,11 @@ def export_labels(db: Database, path: str | Path) -> int:
             negative["action"] = "reject"
             latest[(row["passage_hash"], row["original_criterion_id"])] = negative
     docs = {d["id"]: d for d in db["documents"].rows}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in latest.values():
-            doc = docs.get(row["document_id"], {})
-            record = {
+    records = []
+    for row in latest.values():
+        doc = docs.get(row["document_id"], {})
+        records.append(
+            {
                 "criterion": row["criterion_id"],
                 "label": "evidence" if is_positive(row) else "not_evidence",
                 "level": row["level"],
@@ -380,5 +379,16 @@ def export_labels(db: Database, path: str | Path) -> int:
                 "decided_at": row["created_at"],
                 "note": row["comment"],
             }
+        )
+    return records
+
+
+def export_labels(db: Database, path: str | Path) -> int:
+    """Write the decisions as JSON-lines labels (see label_records); returns the count."""
+    records = label_records(db)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return len(latest)
+    return len(records)

@@ -99,15 +99,9 @@ def read_labels(path: str | Path) -> list[Label]:
 
 def decision_labels(db: Database) -> list[Label]:
     """The latest reviewer decision per (passage, criterion) as labels, undone ones left out."""
-    import tempfile
+    from analyzer.decisions import label_records
 
-    from analyzer.decisions import export_labels
-
-    # The export is the one definition of what a decision means as a label.
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "decisions.jsonl"
-        export_labels(db, path)
-        return read_labels(path)
+    return [parse_label(r, f"decision on {r['criterion']}") for r in label_records(db)]
 
 
 def merge(*sources: Iterable[Label]) -> list[Label]:
