@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from analyzer import store
+from analyzer.db import now
 
 ROLES = ("analyst", "reviewer", "admin")
 PERMISSIONS = {
@@ -83,7 +83,7 @@ def add_user(db: Database, username: str, password: str, role: str) -> int:
         "username": username,
         "password_hash": _hasher.hash(password),
         "role": role,
-        "created_at": store.now(),
+        "created_at": now(),
         "disabled": 0,
     }
     with db.atomic():
@@ -151,7 +151,7 @@ def get_setting(db: Database, key: str) -> str | None:
 
 def set_setting(db: Database, key: str, value: str) -> None:
     """Store a value in the settings table."""
-    db["settings"].upsert({"key": key, "value": value, "updated_at": store.now()}, pk="key")
+    db["settings"].upsert({"key": key, "value": value, "updated_at": now()}, pk="key")
 
 
 def secret_key(db: Database) -> str:
@@ -160,7 +160,7 @@ def secret_key(db: Database) -> str:
     if key is None:
         with db.atomic():
             db["settings"].insert(
-                {"key": "secret_key", "value": secrets.token_hex(32), "updated_at": store.now()},
+                {"key": "secret_key", "value": secrets.token_hex(32), "updated_at": now()},
                 ignore=True,
             )
         key = get_setting(db, "secret_key")

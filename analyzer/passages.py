@@ -10,66 +10,15 @@ words there, which is what makes a citation checkable.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import re
-from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from analyzer.layout import Span
-from analyzer.parsing import ParsedDocument, ParsedPage
+from analyzer.types import PAGE_BREAK, PagePart, ParsedDocument, ParsedPage, Passage, Span
 
-PAGE_BREAK = "\n\n"
 DEFAULT_SIZE = 800
 DEFAULT_OVERLAP = 100
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
-
-
-@dataclass
-class PagePart:
-    """The part of a passage that lies on one PDF page."""
-
-    pdf_page: int
-    label: str | None
-    start: int  # character offsets into that page's text
-    end: int
-    boxes: list[list[float]] = field(default_factory=list)  # per line: [x0, top, x1, bottom]
-    # On a spread (two printed pages on one PDF page): [page offset, printed label] where
-    # each printed page's text starts within this part, so a quote is cited to its half.
-    label_changes: list[list] = field(default_factory=list)
-
-    def label_at(self, offset: int) -> str | None:
-        """The printed page label at a character offset of the page text."""
-        label = self.label
-        for start, changed in self.label_changes:
-            if start <= offset:
-                label = changed
-        return label
-
-
-@dataclass
-class Passage:
-    seq: int  # order in the document, from 0
-    text: str
-    parts: list[PagePart]
-
-    @property
-    def content_hash(self) -> str:
-        return content_hash(self.text)
-
-    @property
-    def pdf_pages(self) -> list[int]:
-        return [p.pdf_page for p in self.parts]
-
-    @property
-    def page_labels(self) -> list[str | None]:
-        return [p.label for p in self.parts]
-
-
-def content_hash(text: str) -> str:
-    """Hash of the passage text with whitespace normalised: equal text, equal embedding."""
-    normal = re.sub(r"\s+", " ", text).strip()
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
 def split_passages(

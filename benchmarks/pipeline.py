@@ -25,11 +25,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
-from analyzer.embeddings import get_embedder  # noqa: E402
-from analyzer.parsing import parse_pdf  # noqa: E402
+from analyzer.db import open_db  # noqa: E402
+from analyzer.embeddings.model import get_embedder  # noqa: E402
 from analyzer.passages import split_passages  # noqa: E402
 from analyzer.pipeline import Analyzer, Settings  # noqa: E402
-from analyzer.store import open_db  # noqa: E402
+from analyzer.reading.parsing import parse_pdf  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ CORPUS = REPO.parent / "shared" / "corpus"
 @pytest.fixture(scope="session")
 def embedder():
     """The default embedding model, loaded once for the whole test session."""
-    from analyzer.embeddings import get_embedder
+    from analyzer.embeddings.model import get_embedder
 
     return get_embedder()
 
@@ -31,7 +31,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(db_path: Path):
-    from analyzer.store import open_db
+    from analyzer.db import open_db
 
     return open_db(db_path)
 

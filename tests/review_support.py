@@ -10,8 +10,8 @@ import re
 import shutil
 from pathlib import Path
 
+from analyzer.db import open_db
 from analyzer.pipeline import Analyzer
-from analyzer.store import open_db
 from tests.pdf_factory import folio_pdf
 
 PASSWORD = "correct horse battery"

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer.classifier import EvidenceClassifier, best_threshold
-from analyzer.evaluation import (
+from analyzer.scoring.classifier import EvidenceClassifier, best_threshold
+from analyzer.scoring.sentence_sets import (
     evaluate_csv,
     grouped_cv,
     grouped_folds,
@@ -140,7 +140,7 @@ def dev_rows() -> tuple[list[str], list[list[str]]]:
 def test_train_save_load_evaluate_round_trip(tmp_path):
     if not DEV_CSV.exists():
         pytest.skip(f"round trip skipped: {DEV_CSV} is absent (it sits beside the repository)")
-    from analyzer.embeddings import get_embedder
+    from analyzer.embeddings.model import get_embedder
 
     header, rows = dev_rows()
     by_doc: dict[str, list] = {}

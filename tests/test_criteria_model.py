@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from analyzer.criteria import load_criteria
-from analyzer.criteria_evaluation import (
+from analyzer.criteria.sets import load_criteria
+from analyzer.pipeline import Analyzer, Settings
+from analyzer.review.decisions import record_decision
+from analyzer.scoring.evaluation import (
     balanced_accuracy,
     document_folds,
     evaluate_criteria_model,
@@ -16,15 +18,13 @@ from analyzer.criteria_evaluation import (
     prf,
     retrieval_summary,
 )
-from analyzer.criteria_model import (
+from analyzer.scoring.labels import LabelError, label_files, load_training_labels, read_labels
+from analyzer.scoring.model import (
     CriteriaModel,
     build_training_set,
     find_model,
     train_criteria_model,
 )
-from analyzer.decisions import record_decision
-from analyzer.labels import LabelError, label_files, load_training_labels, read_labels
-from analyzer.pipeline import Analyzer, Settings
 from tests.conftest import REPO, run_cli
 
 SEED = label_files("ltc")

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from analyzer.decisions import DecisionError, export_labels, history, record_decision
+from analyzer.db import open_db
 from analyzer.pipeline import Analyzer, Settings
-from analyzer.store import open_db
+from analyzer.review.decisions import DecisionError, export_labels, history, record_decision
 from tests.conftest import run_cli
 
 

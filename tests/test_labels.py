@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from analyzer.criteria import REPO_ROOT, load_criteria
+from analyzer.criteria.sets import REPO_ROOT, load_criteria
 
 SEED = REPO_ROOT / "labels" / "ltc" / "seed.jsonl"
 

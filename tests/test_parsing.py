@@ -7,8 +7,8 @@ import re
 import pdfplumber
 import pytest
 
-from analyzer.parsing import ParseError, parse_pdf
-from analyzer.textquality import is_garbled
+from analyzer.reading.parsing import ParseError, parse_pdf
+from analyzer.reading.textquality import is_garbled
 from tests import pdf_factory
 from tests.garbled_pdf import garbled_pdf
 

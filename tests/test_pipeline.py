@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from analyzer import store
-from analyzer.parsing import parse_pdf
+from analyzer import pipeline
+from analyzer.db import open_db
 from analyzer.passages import split_passages
 from analyzer.pipeline import Analyzer, Settings
+from analyzer.reading.parsing import parse_pdf
 from tests import pdf_factory
 
 
@@ -107,7 +108,7 @@ def test_failure_while_storing_leaves_database_as_it_was(analyzer, db, sample_pd
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "replace_candidates", broken)
+    monkeypatch.setattr(pipeline, "replace_candidates", broken)
     result = analyzer.analyze(sample_pdf)
     assert result.error and "disk full" in result.error
     assert counts(db) == {"documents": 0, "pages": 0, "passages": 0, "candidates": 0}
@@ -128,16 +129,16 @@ def test_image_only_page_is_stored_and_reported(analyzer, db, tmp_path):
 
 
 def test_migrations_are_recorded_and_reopening_is_harmless(db_path):
-    db = store.open_db(db_path)
+    db = open_db(db_path)
     applied = [r["name"] for r in db["_sqlite_migrations"].rows]
     assert applied[0] == "m001_initial"
-    store.open_db(db_path)  # applying again changes nothing
+    open_db(db_path)  # applying again changes nothing
     assert [r["name"] for r in db["_sqlite_migrations"].rows] == applied
 
 
 def test_quotes_are_sentences_not_line_fragments():
     """The PDF's line wraps are not sentence ends; headings and blank lines are."""
-    from analyzer.quotes import _sentences
+    from analyzer.candidates.quotes import _sentences
 
     text = (
         "Steel\nIn 2025 we signed a purchase agreement for fossil-free\nsteel from 2026."

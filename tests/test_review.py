@@ -6,8 +6,11 @@ import json
 
 import pytest
 
-from analyzer import accounts, evidence, review
-from analyzer.decisions import (
+from analyzer import accounts
+from analyzer.db import open_db
+from analyzer.review import export as evidence
+from analyzer.review import status as review
+from analyzer.review.decisions import (
     DecisionError,
     add_evidence,
     export_labels,
@@ -15,7 +18,6 @@ from analyzer.decisions import (
     record_decision,
     undo_decision,
 )
-from analyzer.store import open_db
 from tests.conftest import run_cli
 from tests.review_support import PASSWORD, copy_db, template_db
 

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.criteria import CriteriaError, load_criteria
-from analyzer.decisions import record_decision
+from analyzer.criteria.sets import CriteriaError, load_criteria
+from analyzer.db import open_db
 from analyzer.pipeline import Analyzer, Settings
+from analyzer.review.decisions import record_decision
 from analyzer.scorecard import ReportError, build_scorecard, render_report
 from analyzer.scorecard.carryover import carry_over_suggestions, similarity
 from analyzer.scorecard.metadata import set_document
 from analyzer.scorecard.rules import aggregate
 from analyzer.scorecard.scores import draft_pick
 from analyzer.scorecard.seasons import SeasonError, add_season, normalise_season
-from analyzer.store import open_db
 from tests.conftest import run_cli
 
 COMPANY = "Northwind Motors"
@@ -225,7 +225,7 @@ def test_undone_decisions_are_absent_and_unknown_actions_are_skipped(seasons_db)
 
 
 def test_with_four_eyes_an_accept_counts_once_a_second_reviewer_agrees(seasons_db):
-    from analyzer.review import set_four_eyes
+    from analyzer.review.status import set_four_eyes
 
     db, _ = seasons_db
     doc = doc_of(db, "2025")

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from analyzer.decisions import record_decision
+from analyzer.db import open_db
+from analyzer.review.decisions import record_decision
 from analyzer.scorecard import build_scorecard, render_report
 from analyzer.scorecard.seasons import add_season
-from analyzer.store import open_db
 from tests.test_scorecard import COMPANY, build_two_seasons, candidate, doc_of, squash
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from analyzer import accounts
-from analyzer.store import open_db
+from analyzer.db import open_db
 from analyzer.web import make_app
 from analyzer.web.app import highlight
 from tests.pdf_factory import labelled_pdf

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from analyzer import accounts
-from analyzer.store import open_db
+from analyzer.db import open_db
 from analyzer.web import make_app
 from tests.pdf_factory import folio_pdf
 from tests.review_support import PASSWORD, copy_db, template_db

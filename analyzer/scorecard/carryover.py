@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 from sqlite_utils import Database
 
-from analyzer.quotes import citation
+from analyzer.candidates.quotes import citation
 from analyzer.scorecard import data
 from analyzer.scorecard.seasons import documents_in_season, previous_season
 

@@ -10,8 +10,8 @@ from collections import defaultdict
 
 from sqlite_utils import Database
 
+from analyzer.db.criteria import document_criteria_version
 from analyzer.levels import suggest_level
-from analyzer.store import latest_criteria_version
 
 EVIDENCE_ACTIONS = ("accept", "correct", "add")
 # Page flags under which the decision rules (English cue words) cannot judge a quote.
@@ -24,7 +24,7 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
     The stored suggested level is used where the pipeline wrote one; otherwise it is worked
     out from the quote with the same decision rules the candidates view uses.
     """
-    version = latest_criteria_version(db, doc_id)
+    version = document_criteria_version(db, doc_id)
     if version is None:
         return {}
     sql = """
@@ -53,8 +53,8 @@ def effective_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
     level, quote, page) and its review status from analyzer.review, so "confirmed" means here
     what it means in the web app (with four eyes on, an accept waits for a second reviewer).
     Undo records, the decisions they revert and comments are not verdicts."""
-    from analyzer.decisions import effective, key_of
-    from analyzer.review import Item, four_eyes, status
+    from analyzer.review.decisions import effective, key_of
+    from analyzer.review.status import Item, four_eyes, status
 
     if not doc_ids:
         return []
@@ -92,7 +92,7 @@ def effective_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
 
 def is_confirmed_evidence(row: dict) -> bool:
     """A standing verdict that counts: confirmed by review, evidence, level above 0."""
-    from analyzer.review import CONFIRMED
+    from analyzer.review.status import CONFIRMED
 
     return row["review_status"] == CONFIRMED and decision_level(row) > 0
 

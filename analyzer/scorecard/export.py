@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
-from analyzer import store
+from analyzer.db import now
 from analyzer.scorecard.records import breakdown_rows, criterion_record, summary_record
 from analyzer.scorecard.scores import Scorecard
 
@@ -54,7 +54,7 @@ EVIDENCE_COLUMNS = [
 def to_json(cards: list[Scorecard], season: str) -> bytes:
     payload = {
         "season": season,
-        "generated_at": store.now(),
+        "generated_at": now(),
         "criteria_version": cards[0].criteria_set.version if cards else None,
         "scoring_version": cards[0].criteria_set.scoring.version if cards else None,
         "companies": [summary_record(c) for c in cards],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from analyzer import store
+from analyzer.db import now
 from analyzer.scorecard.charts import bars_svg, heatmap_svg, ranked
 from analyzer.scorecard.records import LEVEL_WORDS, breakdown_rows, structure
 from analyzer.scorecard.scores import Scorecard
@@ -32,7 +32,7 @@ def slug(name: str) -> str:
 
 def _common(card: Scorecard) -> dict:
     return {
-        "generated_at": store.now(),
+        "generated_at": now(),
         "criteria_version": card.criteria_set.version,
         "scoring_version": card.criteria_set.scoring.version,
         "section_names": card.criteria_set.scoring.section_names,
@@ -80,7 +80,7 @@ def leaderboard_html(
     """The leaderboard; ``company_link(company)`` gives each company's link (default: the
     file name ``analyzer report`` writes its page under)."""
     link = company_link or (lambda company: company_file(company, season))
-    common = _common(cards[0]) if cards else {"generated_at": store.now()}
+    common = _common(cards[0]) if cards else {"generated_at": now()}
     names = common.get("section_names", {})
     return _env.get_template("leaderboard.html.j2").render(
         cards=ranked(cards),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from analyzer import store
+from analyzer.db import now
 from analyzer.scorecard.seasons import SeasonError, normalise_season, parse_date
 
 _TRUE = {"1", "true", "yes", "y", "subsidiary"}
@@ -44,7 +44,7 @@ def set_document(
     if subsidiary_only is not None:
         update["subsidiary_only"] = int(subsidiary_only)
     if update:
-        update["updated_at"] = store.now()
+        update["updated_at"] = now()
         db["documents"].update(doc_id, update)
     return db["documents"].get(doc_id)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.criteria import CriteriaSet
+from analyzer.criteria.sets import CriteriaSet
 from analyzer.scorecard.rules import Breakdown
 from analyzer.scorecard.scores import CriterionScore, Scorecard
 

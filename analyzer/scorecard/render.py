@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from analyzer.criteria import CriteriaSet
+from analyzer.criteria.sets import CriteriaSet
 from analyzer.scorecard import export, html
 from analyzer.scorecard.scores import Scorecard, build_scorecards
 from analyzer.scorecard.seasons import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from analyzer.criteria import CriteriaSet, Criterion
+from analyzer.criteria.sets import CriteriaSet, Criterion
 
 
 @dataclass

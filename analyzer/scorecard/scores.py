@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from analyzer.criteria import CriteriaSet, Criterion, load_criteria
-from analyzer.quotes import citation
+from analyzer.candidates.quotes import citation
+from analyzer.criteria.sets import CriteriaSet, Criterion, load_criteria
 from analyzer.scorecard import data
 from analyzer.scorecard.eligibility import Eligibility, check
 from analyzer.scorecard.rules import Breakdown, aggregate

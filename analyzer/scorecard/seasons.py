@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from analyzer import store
+from analyzer.db import now
 
 
 class SeasonError(Exception):
@@ -52,7 +52,7 @@ def add_season(
         "cutoff": parse_date(cutoff, "cut-off"),
         "window_start": parse_date(window_start, "window start") if window_start else None,
         "note": note,
-        "created_at": store.now(),
+        "created_at": now(),
     }
     if row["window_start"] and row["window_start"] > row["cutoff"]:
         raise SeasonError(

@@ -18,21 +18,17 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
-from analyzer import accounts, store
-from analyzer.embeddings import Embedder
-from analyzer.quotes import citation
-from analyzer.review import segments
+from analyzer import accounts
+from analyzer.candidates.quotes import citation
+from analyzer.db import connect, open_db
+from analyzer.embeddings.model import Embedder
+from analyzer.review.status import segments
 from analyzer.web.jobs import Worker
 from analyzer.web.model import SharedEmbedder
 from analyzer.web.render import PageRenderer
 
 DEFAULT_UPLOAD_LIMIT = 100 * 2**20
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
-
-
-def connect(path: Path) -> Database:
-    """A connection for one request thread, waiting rather than failing on a busy file."""
-    return store.connect(path)
 
 
 def make_app(
@@ -43,7 +39,7 @@ def make_app(
 ) -> Flask:
     """The app for one database file; uploads go to ``uploads/`` beside it by default."""
     db_path = Path(db_path).resolve()
-    db = store.open_db(db_path)  # creates the file and brings the schema up to date
+    db = open_db(db_path)  # creates the file and brings the schema up to date
     db.execute("PRAGMA journal_mode = WAL")  # readers are not blocked by the analysis
     app = Flask(__name__)
     app.config.update(

@@ -18,7 +18,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from analyzer import accounts, review
+from analyzer import accounts
+from analyzer.review import status as review
 from analyzer.web.app import get_db, requires
 
 bp = Blueprint("auth", __name__)

@@ -20,9 +20,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from analyzer import decisions, evidence, review
-from analyzer.embeddings import EmbeddingError
-from analyzer.quotes import terms
+from analyzer.candidates.quotes import terms
+from analyzer.db.criteria import criteria_content
+from analyzer.embeddings.model import EmbeddingError
+from analyzer.review import decisions
+from analyzer.review import export as evidence
+from analyzer.review import status as review
 from analyzer.web.app import error, get_db, requires
 from analyzer.web.jobs import UploadError, display_name, save_upload, uploads
 from analyzer.web.render import RenderError
@@ -147,7 +150,7 @@ def search() -> ResponseReturnValue:
         except EmbeddingError as exc:
             return error(503, f"the search model is not available: {exc}")
     version = _latest_version(db)
-    criteria = review.criteria_content(db, version) if version else []
+    criteria = criteria_content(db, version) if version else []
     words = terms(query)  # content words only: "for" and "the" stay unmarked
     return render_template(
         "search.html",

@@ -20,8 +20,9 @@ from typing import IO
 
 from sqlite_utils import Database
 
-from analyzer import store
-from analyzer.embeddings import Embedder
+from analyzer.db import now, open_db
+from analyzer.db.documents import document_by_sha
+from analyzer.embeddings.model import Embedder
 
 MAGIC = b"%PDF-"
 CHUNK = 1 << 20
@@ -74,7 +75,7 @@ def save_upload(
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    stamp = store.now()
+    stamp = now()
     row = {
         "sha256": sha,
         "file_name": name,
@@ -90,7 +91,7 @@ def save_upload(
     active = list(db["uploads"].rows_where("sha256 = ? and status in ('queued', 'running')", [sha]))
     if active:
         return active[0], False
-    existing = store.document_by_sha(db, sha)
+    existing = document_by_sha(db, sha)
     if existing:
         row.update(
             status="done",
@@ -114,7 +115,7 @@ def save_upload(
 def _fill_missing_meta(db: Database, doc: dict, row: dict) -> None:
     update = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row[k] and not doc[k]}
     if update:
-        db["documents"].update(doc["id"], {**update, "updated_at": store.now()})
+        db["documents"].update(doc["id"], {**update, "updated_at": now()})
 
 
 def uploads(db: Database, limit: int = 50) -> list[dict]:
@@ -160,7 +161,7 @@ class Worker:
     def _run(self) -> None:
         from analyzer.pipeline import Analyzer
 
-        db = store.open_db(self.db_path)
+        db = open_db(self.db_path)
         analyzer, problem = None, None
         try:  # load the model and embed the criteria before the first upload arrives
             analyzer = Analyzer(db, embedder=self.embedder).prepare()
@@ -213,4 +214,4 @@ class Worker:
 
 def _update(db: Database, upload_id: int, **fields) -> None:
     with db.atomic():
-        db["uploads"].update(upload_id, {**fields, "updated_at": store.now()})
+        db["uploads"].update(upload_id, {**fields, "updated_at": now()})

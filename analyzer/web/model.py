@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from analyzer.embeddings import Embedder, get_embedder
+from analyzer.embeddings.model import Embedder, get_embedder
 
 
 class SharedEmbedder:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from analyzer import decisions, review
+from analyzer.db.criteria import criteria_content, criterion_names
+from analyzer.review import decisions
+from analyzer.review import status as review
 from analyzer.web.app import error, get_db, requires
 
 bp = Blueprint("review", __name__)
@@ -39,7 +41,7 @@ def page() -> ResponseReturnValue:
     version = db.execute(
         "select version from criteria_sets order by created_at desc limit 1"
     ).fetchone()
-    criteria = review.criteria_content(db, version[0]) if version else []
+    criteria = criteria_content(db, version[0]) if version else []
     return render_template(
         "review.html",
         scope=scope,
@@ -165,7 +167,7 @@ def progress() -> ResponseReturnValue:
     docs = {d["id"]: d for d in db["documents"].rows}
     names: dict[str, str] = {}
     for s in db["criteria_sets"].rows:
-        names.update({c["id"]: c["name"] for c in review.criteria_content(db, s["version"])})
+        names.update(criterion_names(db, s["version"]))
     return render_template("progress.html", stats=stats, docs=docs, names=names, doc_id=doc_id)
 
 

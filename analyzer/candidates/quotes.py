@@ -1,0 +1,130 @@
+"""Pick the sentence of a passage that best supports a criterion, and cite its page.
+
+A passage is a few hundred characters; the reviewer wants the one sentence that carries
+the evidence. The choice here is lexical (shared content words with the criterion's
+text), which is cheap and explains itself; the quote never crosses a page break, so the
+page cited is always the page the quote is printed on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from analyzer.criteria.sets import Criterion
+from analyzer.types import PAGE_BREAK, Passage, Quote
+
+# Sentences end at . ! ? ; before white space ("2.91" and "e.g." inside one stay whole).
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        """a an and are as at be been by for from has have in is it its of on or our that the
+        their this to was we were will with which all any not no per such these those than
+        more most also into over under within across other only each both can may must
+        should would""",
+    )
+)
+MIN_QUOTE = 80
+MAX_QUOTE = 400
+
+
+def terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def criterion_terms(criterion: Criterion) -> set[str]:
+    return terms(
+        " ".join([criterion.name, criterion.definition, *criterion.queries, *criterion.examples])
+    )
+
+
+def _page_segments(passage: Passage) -> list[tuple[int, int, int]]:
+    """(start, end, part index) of each page's stretch within the passage text."""
+    segments = []
+    pos = 0
+    for k, part in enumerate(passage.parts):
+        length = part.end - part.start
+        segments.append((pos, pos + length, k))
+        pos += length + len(PAGE_BREAK)
+    return segments
+
+
+def _breaks_after(line: str, following: str | None) -> bool:
+    """Does a line end a unit? A PDF wraps lines mid-sentence; a heading or list item is a
+    line without a final stop, clearly shorter than the line after it, which starts anew."""
+    line, following = line.strip(), (following or "").strip()
+    if not following or line[-1] in ".!?;:,":
+        return False
+    starts_anew = following[0].isupper() or following[0].isdigit() or following[0] in "•-–*"
+    return starts_anew and len(line) < 0.7 * len(following)
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, across the PDF's line wraps but not across blank
+    lines, headings or list items."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    units: list[tuple[int, int]] = []
+    unit_start: int | None = None
+    for i, (a, b, line) in enumerate(lines):
+        if not line.strip():
+            unit_start = None
+            continue
+        if unit_start is None:
+            unit_start = a
+            units.append((a, b))
+        units[-1] = (unit_start, b)
+        following = lines[i + 1][2] if i + 1 < len(lines) else None
+        if _breaks_after(line, following):
+            unit_start = None
+    spans = []
+    for a, b in units:
+        start = a
+        for match in _SENTENCE_END.finditer(text, a, b):
+            if text[start : match.start()].strip():
+                spans.append((start, match.start()))
+            start = match.end()
+        if text[start:b].strip():
+            spans.append((start, b))
+    return spans
+
+
+def best_quote(passage: Passage, wanted: set[str]) -> Quote:
+    """The best-matching run of sentences (80-400 characters) on a single page."""
+    best: tuple[float, int, int, int] | None = None
+    for seg_start, seg_end, k in _page_segments(passage):
+        text = passage.text[seg_start:seg_end]
+        sentences = _sentences(text)
+        for i, (a, b) in enumerate(sentences):
+            j = i
+            while b - a < MIN_QUOTE and j + 1 < len(sentences):
+                j += 1
+                b = sentences[j][1]
+            found = terms(text[a:b]) & wanted
+            score = len(found) / math.sqrt(max(len(terms(text[a:b])), 1))
+            score *= min(1.0, (b - a) / MIN_QUOTE)  # a bare heading is no quote
+            if text[a].islower():  # the tail of a sentence cut off by the passage split
+                score *= 0.7
+            if best is None or score > best[0]:
+                best = (score, seg_start + a, seg_start + b, k)
+    if best is None:
+        part = passage.parts[0]
+        return Quote(passage.text[:MAX_QUOTE].strip(), part.pdf_page, part.label_at(part.start))
+    _, a, b, k = best
+    quote = " ".join(passage.text[a:b].split())
+    if len(quote) > MAX_QUOTE:
+        quote = quote[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
+    part = passage.parts[k]
+    seg_start = _page_segments(passage)[k][0]
+    return Quote(quote, part.pdf_page, part.label_at(part.start + a - seg_start))
+
+
+def citation(pdf_page: int, label: str | None) -> str:
+    """'p. 91 (PDF p. 57)' when the printed page differs, else 'p. 57'."""
+    if label and label != str(pdf_page):
+        return f"p. {label} (PDF p. {pdf_page})"
+    return f"p. {pdf_page}"

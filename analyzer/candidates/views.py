@@ -1,0 +1,183 @@
+"""Read models: stored rows turned into the JSON-ready records the CLI (and web) show.
+
+Field names here are the public contract of the JSON output: a passage has doc_id,
+passage_id, text, pdf_pages and page_labels; a candidate adds criterion, rank, score;
+a document has doc_id, file_name, sha256, company, fiscal_year, pages and flags.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from analyzer.candidates.quotes import citation
+from analyzer.db import StoreError
+from analyzer.db.candidates import candidate_rows
+from analyzer.db.criteria import criterion_names
+from analyzer.db.documents import find_document
+from analyzer.embeddings.model import get_embedder
+from analyzer.levels import suggest_level
+
+
+def collect_pdfs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Expand folders to the PDFs in them; returns (files, [(path, reason it is unusable)])."""
+    files: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
+            if not found:
+                problems.append((path, "folder holds no PDF files"))
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append((path, "no such file or folder"))
+    return list(dict.fromkeys(files)), problems
+
+
+def document_record(row: dict) -> dict:
+    return {
+        "doc_id": row["id"],
+        "file_name": row["file_name"],
+        "sha256": row["sha256"],
+        "company": row["company"],
+        "fiscal_year": row["fiscal_year"],
+        "report_type": row["report_type"],
+        "pages": row["page_count"],
+        "flags": json.loads(row["flags"] or "{}"),
+        "previous_version_id": row["previous_version_id"],
+        "path": row["path"],
+    }
+
+
+def documents(db: Database) -> list[dict]:
+    return [document_record(r) for r in db["documents"].rows_where(order_by="id")]
+
+
+def passage_record(doc_id: int, passage_id: int, text: str, parts: list[dict]) -> dict:
+    first = parts[0]
+    return {
+        "doc_id": doc_id,
+        "passage_id": passage_id,
+        "text": text,
+        "pdf_pages": [p["pdf_page"] for p in parts],
+        "page_labels": [p["label"] for p in parts],
+        "citation": "; ".join(citation(p["pdf_page"], p["label"]) for p in parts),
+        "boxes": {str(p["pdf_page"]): p["boxes"] for p in parts},
+        "char_range": {str(p["pdf_page"]): [p["start"], p["end"]] for p in parts},
+        "first_citation": citation(first["pdf_page"], first["label"]),
+    }
+
+
+def passages(db: Database, ref: str) -> list[dict]:
+    doc = find_document(db, ref)
+    rows = db["passages"].rows_where("document_id = ?", [doc["id"]], order_by="seq")
+    return [passage_record(doc["id"], r["id"], r["text"], json.loads(r["parts"])) for r in rows]
+
+
+def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dict]:
+    doc = find_document(db, ref)
+    records = []
+    names: dict[str, str] = {}
+    for r in candidate_rows(db, doc["id"], criterion):
+        if not names:
+            names = criterion_names(db, r["criteria_version"])
+        parts = json.loads(r["passage_parts"])
+        record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts)
+        record.update(
+            {
+                "candidate_id": r["id"],
+                "criterion": r["criterion_id"],
+                "criterion_name": names.get(r["criterion_id"]),
+                "rank": r["rank"],
+                "score": r["score"],
+                "probability": r.get("probability"),
+                "threshold": r.get("threshold"),
+                "evidence": None
+                if r.get("probability") is None or r.get("threshold") is None
+                else r["probability"] >= r["threshold"],
+                "scorer": r["scorer"],
+                "quote": r["quote"],
+                "quote_pdf_page": r["pdf_page"],
+                "quote_page_label": r["page_label"],
+                "citation": citation(r["pdf_page"], r["page_label"]),
+                "criteria_version": r["criteria_version"],
+            }
+        )
+        if r.get("level") is None:  # stored before levels were kept with the candidate
+            suggestion = suggest_level(r["quote"])
+            level = (suggestion.level, suggestion.reason, suggestion.cues)
+        else:
+            level = (r["level"], r["level_reason"], json.loads(r["cues"] or "{}"))
+        record.update(dict(zip(("level", "level_reason", "cues"), level, strict=True)))
+        records.append(record)
+    return records
+
+
+def search(
+    db: Database,
+    query: str,
+    ref: str | None = None,
+    limit: int = 10,
+    model: str | None = None,
+    backend: str | None = None,
+) -> list[dict]:
+    """Passages ranked by cosine similarity to the query, across stored documents."""
+    from analyzer.review.export import search as rank_passages
+
+    embedder = get_embedder(model, backend)
+    doc_id = find_document(db, ref)["id"] if ref else None
+    results = rank_passages(db, embedder, query, doc_id, limit)
+    if not results:
+        raise StoreError(
+            f"no passages embedded with {embedder.name} yet (run analyzer analyze with this model)"
+        )
+    return results
+
+
+def page_ranges(pages: list[int]) -> str:
+    """[5, 6, 7, 9] -> '5-7, 9'."""
+    out: list[str] = []
+    for page in sorted(pages):
+        if out and "-" not in out[-1] and int(out[-1]) == page - 1:
+            out[-1] = f"{out[-1]}-{page}"
+        elif out and "-" in out[-1] and int(out[-1].split("-")[1]) == page - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{page}"
+        else:
+            out.append(str(page))
+    return ", ".join(out)
+
+
+def result_line(result) -> str:
+    flags = "; ".join(f"{k} on p. {page_ranges(v)}" for k, v in result.flags.items())
+    cached = result.passages - result.embedded
+    parts = [
+        f"{result.path.name}: document {result.doc_id}",
+        f"{result.pages} pages",
+        f"{result.passages} passages ({cached} already embedded)",
+        f"{result.candidates} candidates",
+    ]
+    if flags:
+        parts.append(f"flagged: {flags}")
+    line = ", ".join(parts)
+    if result.passages == 0:
+        line += " (no readable text: nothing to score; an OCR'd copy of the PDF would help)"
+    return line
+
+
+def summary_line(results: list, missing: int = 0) -> str:
+    ok = [r for r in results if not r.error]
+    failed = len(results) - len(ok) + missing
+    pages = sum(r.pages for r in ok)
+    passages = sum(r.passages for r in ok)
+    candidates_n = sum(r.candidates for r in ok)
+    line = (
+        f"Analysed {len(ok)} report(s): {pages} pages, {passages} passages, "
+        f"{candidates_n} candidates."
+    )
+    if failed:
+        line += f" {failed} failed (see errors above)."
+    return line

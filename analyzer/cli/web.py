@@ -1,0 +1,165 @@
+"""``analyzer serve`` (the review web app under waitress) and ``analyzer users``."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from analyzer import accounts
+from analyzer.cli.common import DbOption, err, fail, open_database, out
+from analyzer.db import StoreError, default_db_path
+
+users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        fail("no terminal to ask for the password; use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        fail("the two passwords differ")
+    return first
+
+
+@users_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="the user's login name")],
+    role: Annotated[str, typer.Option(help="analyst, reviewer or admin")] = "reviewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a user (the first admin comes from here); the password is prompted for."""
+    database = open_database(db)
+    if role not in accounts.ROLES:
+        fail(f"unknown role {role!r}; choose one of {', '.join(accounts.ROLES)}")
+    if accounts.get_user(database, username):
+        fail(f"user {username!r} exists already")
+    try:
+        accounts.add_user(database, username, _password(password_stdin), role)
+    except accounts.AccountError as exc:
+        fail(str(exc))
+    out.print(f"user {username} created ({role})", highlight=False)
+
+
+@users_app.command("list")
+def list_users(db: DbOption = None) -> None:
+    """List users with their roles."""
+    table = Table("user", "role", "created", "status")
+    for u in accounts.list_users(open_database(db, must_exist=True)):
+        table.add_row(
+            u["username"], u["role"], u["created_at"], "disabled" if u["disabled"] else "active"
+        )
+    out.print(table)
+
+
+@users_app.command("set")
+def set_user(
+    username: Annotated[str, typer.Argument(help="the user's login name")],
+    role: Annotated[str | None, typer.Option(help="new role")] = None,
+    disable: Annotated[
+        bool | None, typer.Option("--disable/--enable", help="lock or unlock")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="set a new password read from standard input")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Change a user's role, lock or unlock the account, or set a new password."""
+    database = open_database(db)
+    try:
+        if role is not None:
+            accounts.set_role(database, username, role)
+        if disable is not None:
+            accounts.set_disabled(database, username, disable)
+        if password_stdin:
+            accounts.set_password(database, username, _password(True))
+    except accounts.AccountError as exc:
+        fail(str(exc))
+    out.print(f"user {username} updated", highlight=False)
+
+
+def serve(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    upload_limit_mb: Annotated[int, typer.Option(help="largest PDF accepted, in MB")] = 100,
+    threads: Annotated[int, typer.Option(help="request threads")] = 4,
+    db: DbOption = None,
+) -> None:
+    """Start the review web app (upload, review with the page image, export)."""
+    from waitress import create_server
+
+    from analyzer.web import make_app
+
+    if not 0 < port < 65536:
+        fail("--port must be between 1 and 65535")
+    if upload_limit_mb < 1:
+        fail("--upload-limit-mb must be at least 1")
+    if threads < 1:
+        fail("--threads must be at least 1")
+    path = Path(db or default_db_path())
+    open_database(path)
+    app = make_app(path, upload_limit=upload_limit_mb * 2**20)
+    if not accounts.list_users(open_database(path)):
+        err.print(
+            f"no users yet: create the first with: "
+            f"analyzer users add NAME --role admin --db {path}",
+            highlight=False,
+        )
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="analyzer")
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
+    app.extensions["worker"].start()  # loads the model now, not on the first upload
+    out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
+    server.run()
+
+
+def export_evidence(
+    doc: Annotated[
+        str | None, typer.Argument(help="document id or path of an analysed file")
+    ] = None,
+    company: Annotated[str | None, typer.Option(help="every document of this company")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
+    db: DbOption = None,
+) -> None:
+    """Write reviewer-confirmed evidence with citations (the web app's export) to stdout."""
+    from analyzer.db.documents import find_document
+    from analyzer.review import export as evidence
+
+    if (doc is None) == (company is None):
+        fail("give either a document or --company")
+    if format not in ("csv", "json"):
+        fail("--format must be csv or json")
+    database = open_database(db, must_exist=True)
+    doc_id = None
+    if doc is not None:
+        try:
+            doc_id = find_document(database, doc)["id"]
+        except StoreError as exc:
+            fail(str(exc))
+    rows = evidence.confirmed(database, doc_id, company)
+    sys.stdout.write(evidence.to_csv(rows) if format == "csv" else evidence.to_json(rows) + "\n")
+
+
+def undo(
+    decision_id: Annotated[int, typer.Argument(help="the decision to revert")],
+    reviewer: Annotated[str, typer.Option("--by", help="who undoes it (its own reviewer)")],
+    db: DbOption = None,
+) -> None:
+    """Revert a decision with a new 'undo' decision (nothing is deleted)."""
+    from analyzer.review.decisions import DecisionError, undo_decision
+
+    try:
+        undo_id = undo_decision(open_database(db, must_exist=True), decision_id, reviewer)
+    except DecisionError as exc:
+        fail(str(exc))
+    out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False)

@@ -1,0 +1,97 @@
+"""The documents table and the pages of each document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from analyzer.db import StoreError, now
+from analyzer.hashes import file_sha256
+from analyzer.types import ParsedDocument
+
+
+def document_by_sha(db: Database, sha256: str) -> dict | None:
+    rows = list(db["documents"].rows_where("sha256 = ?", [sha256]))
+    return rows[0] if rows else None
+
+
+def find_document(db: Database, ref: str) -> dict:
+    """A document by id, or by the path of a file that was analysed (matched by content)."""
+    if ref.isdigit():
+        rows = list(db["documents"].rows_where("id = ?", [int(ref)]))
+        if rows:
+            return rows[0]
+    path = Path(ref)
+    if path.is_file():
+        row = document_by_sha(db, file_sha256(path))
+        if row:
+            return row
+        raise StoreError(
+            f"{ref}: this file has not been analysed yet (run: analyzer analyze {ref})"
+        )
+    rows = list(db["documents"].rows_where("file_name = ?", [path.name], order_by="id desc"))
+    if rows:
+        return rows[0]
+    raise StoreError(
+        f"{ref}: no such document (give a document id or the path of an analysed file)"
+    )
+
+
+def save_document(
+    db: Database, parsed: ParsedDocument, meta: dict[str, Any], passage_settings: tuple[int, int]
+) -> int:
+    """Insert or update the document row and its pages; returns the document id."""
+    existing = document_by_sha(db, parsed.sha256)
+    row = {
+        "sha256": parsed.sha256,
+        "file_name": parsed.path.name,
+        "path": str(parsed.path.resolve()),
+        "page_count": len(parsed.pages),
+        "flags": json.dumps(parsed.flags),
+        "parser_version": meta["parser_version"],
+        "passage_size": passage_settings[0],
+        "passage_overlap": passage_settings[1],
+        "updated_at": now(),
+    }
+    for key in ("company", "fiscal_year", "report_type"):
+        if meta.get(key):
+            row[key] = str(meta[key])
+    if existing:
+        doc_id = existing["id"]
+        db["documents"].update(doc_id, row)
+    else:
+        previous = list(
+            db["documents"].rows_where(
+                "file_name = ? and sha256 != ?",
+                [row["file_name"], row["sha256"]],
+                order_by="id desc",
+            )
+        )
+        row["previous_version_id"] = previous[0]["id"] if previous else None
+        if previous:  # a new version of a known report keeps what was said about it
+            for key in ("company", "fiscal_year", "report_type"):
+                if not row.get(key) and previous[0].get(key):
+                    row[key] = previous[0][key]
+        row["created_at"] = row["updated_at"]
+        doc_id = db["documents"].insert(row).last_pk
+    db["pages"].delete_where("document_id = ?", [doc_id])
+    db["pages"].insert_all(
+        {
+            "document_id": doc_id,
+            "pdf_page": page.number,
+            "label": page.label,
+            "width": round(page.width, 2),
+            "height": round(page.height, 2),
+            "text": page.text,
+            "lines": json.dumps(
+                [[ln.start, ln.end, *(round(v, 1) for v in ln.box)] for ln in page.lines]
+            ),
+            "flags": json.dumps(page.flags),
+            "label_regions": json.dumps([[r.label, r.x0, r.x1] for r in page.label_regions]),
+        }
+        for page in parsed.pages
+    )
+    return doc_id

@@ -1,0 +1,50 @@
+"""The embeddings table: vectors by passage content hash and model (a cache)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sqlite_utils import Database
+
+from analyzer.db import now
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+def cached_vectors(db: Database, hashes: Iterable[str], model: str) -> dict[str, np.ndarray]:
+    wanted = list(dict.fromkeys(hashes))
+    found: dict[str, np.ndarray] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = (
+            "select content_hash, vector from embeddings "
+            f"where model = ? and content_hash in ({marks})"
+        )
+        for content_hash, blob in db.execute(sql, [model, *chunk]).fetchall():
+            found[content_hash] = from_blob(blob)
+    return found
+
+
+def save_vectors(db: Database, model: str, vectors: dict[str, np.ndarray]) -> None:
+    stamp = now()
+    db["embeddings"].insert_all(
+        (
+            {
+                "content_hash": h,
+                "model": model,
+                "dimension": int(v.shape[0]),
+                "vector": to_blob(v),
+                "created_at": stamp,
+            }
+            for h, v in vectors.items()
+        ),
+        replace=True,
+    )

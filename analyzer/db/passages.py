@@ -1,0 +1,37 @@
+"""The passages table: a document's passages with their page parts (provenance)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from analyzer.types import PagePart, Passage
+
+
+def replace_passages(db: Database, doc_id: int, passages: list[Passage]) -> None:
+    """Store the document's passages, replacing earlier ones (and candidates made from them)."""
+    db["candidates"].delete_where("document_id = ?", [doc_id])
+    db["passages"].delete_where("document_id = ?", [doc_id])
+    db["passages"].insert_all(
+        {
+            "document_id": doc_id,
+            "seq": p.seq,
+            "text": p.text,
+            "content_hash": p.content_hash,
+            "first_page": p.pdf_pages[0],
+            "last_page": p.pdf_pages[-1],
+            "page_labels": json.dumps(p.page_labels),
+            "parts": json.dumps([part.__dict__ for part in p.parts]),
+        }
+        for p in passages
+    )
+
+
+def load_passages(db: Database, doc_id: int) -> list[tuple[int, Passage]]:
+    """(passage id, Passage) pairs of a document, in reading order."""
+    out = []
+    for row in db["passages"].rows_where("document_id = ?", [doc_id], order_by="seq"):
+        parts = [PagePart(**part) for part in json.loads(row["parts"])]
+        out.append((row["id"], Passage(row["seq"], row["text"], parts)))
+    return out

@@ -1,0 +1,45 @@
+"""The runs table: one row per analysis of a file, with its settings and outcome."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from analyzer.db import now
+
+
+def start_run(db: Database, file: str, command: str, settings: dict) -> int:
+    return (
+        db["runs"]
+        .insert(
+            {
+                "file": file,
+                "command": command,
+                "status": "running",
+                "settings": json.dumps(settings),
+                "started_at": now(),
+            }
+        )
+        .last_pk
+    )
+
+
+def finish_run(
+    db: Database,
+    run_id: int,
+    status: str,
+    doc_id: int | None,
+    stats: dict,
+    error: str | None = None,
+) -> None:
+    db["runs"].update(
+        run_id,
+        {
+            "status": status,
+            "document_id": doc_id,
+            "stats": json.dumps(stats),
+            "error": error,
+            "finished_at": now(),
+        },
+    )

@@ -1,0 +1,432 @@
+"""Review logic shared by the web app and the CLI: status, queue, progress, four eyes.
+
+A review item is a candidate (or a passage a reviewer added) for one criterion of one
+document. Its status comes from the decisions on it: open; confirmed or rejected; with four
+eyes on, an accept waits for a second reviewer and reviewers who disagree send the item to
+adjudication. A single rejection closes an item unless another reviewer accepted it: four
+eyes guard what counts as evidence, not every discarded candidate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from analyzer.accounts import get_setting, set_setting
+from analyzer.candidates.quotes import citation, terms
+from analyzer.candidates.views import passage_record
+from analyzer.db.criteria import DOCUMENT_VERSION_SQL, criteria_content
+from analyzer.levels import suggest_level
+from analyzer.review.decisions import Key, effective, is_positive, key_of, state
+from analyzer.review.order import informativeness
+
+OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
+    "open",
+    "awaiting second review",
+    "confirmed",
+    "rejected",
+    "disputed",
+)
+DONE = (CONFIRMED, REJECTED)
+# "most informative" is analyzer.active's uncertainty sampling (probability near the model's
+# threshold, criteria with little confirmed evidence first), so the CLI and the web agree.
+ORDERS = {"score": "highest score first", "informative": "most informative first"}
+
+
+def four_eyes(db: Database, criteria_version: str) -> bool:
+    """Is four eyes on for this criteria version (a setting an admin changes)?
+
+    A new version of a set (a query was edited) keeps the setting of its newest predecessor
+    until an admin sets it for the new version.
+    """
+    value = get_setting(db, f"four_eyes:{criteria_version}")
+    if value is None:
+        rows = db.execute(
+            "select s.value from criteria_sets c join criteria_sets o on o.name = c.name "
+            "join settings s on s.key = 'four_eyes:' || o.version "
+            "where c.version = ? and o.version != ? order by o.created_at desc limit 1",
+            [criteria_version, criteria_version],
+        ).fetchall()
+        value = rows[0][0] if rows else None
+    return value == "1"
+
+
+def set_four_eyes(db: Database, criteria_version: str, on: bool) -> None:
+    """Turn four eyes on or off for one criteria version."""
+    set_setting(db, f"four_eyes:{criteria_version}", "1" if on else "0")
+
+
+@dataclass
+class Item:
+    key: Key
+    criteria_version: str
+    candidate: dict | None  # None for a passage a reviewer added
+    rows: list[dict] = field(default_factory=list)  # every decision on it, oldest first
+
+    @property
+    def default(self) -> dict:
+        src = self.candidate or self.rows[0]
+        return {
+            "criterion": self.key[2],
+            "level": None,
+            "quote": src["quote"],
+            "pdf_page": src["pdf_page"],
+            "page_label": src["page_label"],
+        }
+
+
+def status(item: Item, four: bool) -> dict:
+    """{'status', 'state', 'reviewers': {name: verdict row}} of an item."""
+    live = effective(item.rows)
+    current = state(item.rows, item.default)
+    latest: dict[str, dict] = {}
+    for row in live:
+        latest[row["reviewer"]] = row
+    result = {"state": current, "reviewers": latest}
+    judged = [r for r in live if r["adjudication"]]
+    if judged:
+        return {**result, "status": CONFIRMED if is_positive(judged[-1]) else REJECTED}
+    if not live:
+        return {**result, "status": OPEN}
+    if not four:
+        return {**result, "status": CONFIRMED if is_positive(live[-1]) else REJECTED}
+    opinions = {_opinion(r) for r in latest.values()}
+    if len(opinions) > 1:
+        return {**result, "status": DISPUTED}
+    if not is_positive(live[-1]):
+        return {**result, "status": REJECTED}
+    return {**result, "status": CONFIRMED if len(latest) >= 2 else SECOND}
+
+
+def _opinion(row: dict) -> tuple:
+    return (is_positive(row), row["criterion_id"], row["level"]) if is_positive(row) else (False,)
+
+
+def _documents(db: Database, doc_id: int | None, company: str | None) -> list[dict]:
+    where, params = "1", []
+    if doc_id is not None:
+        where, params = "id = ?", [doc_id]
+    elif company:
+        where, params = "lower(company) = lower(?)", [company]
+        if not db["documents"].count_where(where, params):
+            # As analyzer report does: a part of the name that fits one company is enough.
+            names = {
+                r["company"]
+                for r in db.query(
+                    "select distinct company from documents where company like ?",
+                    [f"%{company}%"],
+                )
+            }
+            if len(names) == 1:
+                params = [names.pop()]
+    return list(db["documents"].rows_where(where, params, order_by="id"))
+
+
+def items(db: Database, doc_id: int | None = None, company: str | None = None) -> list[Item]:
+    """Every review item of the chosen documents (all when none is chosen)."""
+    docs = _documents(db, doc_id, company)
+    if not docs:
+        return []
+    ids = [d["id"] for d in docs]
+    marks = ",".join("?" * len(ids))
+    sql = f"""
+        select c.*, p.content_hash as passage_hash from candidates c
+        join passages p on p.id = c.passage_id
+        where c.document_id in ({marks}) and c.criteria_version = {DOCUMENT_VERSION_SQL}
+        order by c.document_id, c.criterion_id, c.rank
+    """
+    found: dict[Key, Item] = {}
+    for cand in db.query(sql, ids):
+        key = (cand["document_id"], cand["passage_hash"], cand["criterion_id"])
+        found.setdefault(key, Item(key, cand["criteria_version"], cand))
+    decisions = db["decisions"].rows_where(f"document_id in ({marks})", ids, order_by="id")
+    for row in decisions:
+        key = key_of(row)
+        if key not in found:
+            if row["action"] != "add":
+                continue  # about a candidate of an older analysis
+            found[key] = Item(key, row["criteria_version"], None)
+        found[key].rows.append(row)
+    return list(found.values())
+
+
+def statuses(db: Database, chosen: list[Item]) -> list[tuple[Item, dict]]:
+    """(item, status) pairs, reading each criteria version's four-eyes setting once."""
+    cache: dict[str, bool] = {}
+    out = []
+    for item in chosen:
+        if item.criteria_version not in cache:
+            cache[item.criteria_version] = four_eyes(db, item.criteria_version)
+        out.append((item, status(item, cache[item.criteria_version])))
+    return out
+
+
+def needs(user: str, st: dict) -> bool:
+    """Should this user see the item in their queue?"""
+    if st["status"] == OPEN:
+        return True
+    return st["status"] == SECOND and user not in st["reviewers"]
+
+
+def queue(
+    db: Database,
+    user: str,
+    doc_id: int | None = None,
+    criterion: str | None = None,
+    order: str = "score",
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> list[int]:
+    """Candidate ids this user still has to review, best first."""
+    everything = statuses(db, items(db, doc_id))
+    chosen = [
+        (item, st)
+        for item, st in everything
+        if item.candidate is not None
+        and item.candidate["id"] not in skip
+        and (criterion is None or item.key[2].lower() == criterion.lower())
+        and needs(user, st)
+    ]
+
+    def by_score(item: Item) -> tuple:
+        c = item.candidate
+        return (-(c["score"] or 0.0), c["rank"], c["criterion_id"], c["id"])
+
+    # Confirmed evidence per criterion: a criterion with few labels gains most from a decision.
+    positives = Counter(item.key[2] for item, st in everything if st["status"] == CONFIRMED)
+
+    def informative(item: Item) -> tuple:
+        c = item.candidate
+        if c.get("probability") is None:  # no trained model yet: the scorer's order
+            return (1, *by_score(item))
+        threshold = 0.5 if c.get("threshold") is None else c["threshold"]
+        gain = informativeness(
+            {"probability": c["probability"], "threshold": threshold}, positives[item.key[2]]
+        )
+        return (0, -gain, *by_score(item))
+
+    key = informative if order == "informative" else by_score
+    return [item.candidate["id"] for item, _ in sorted(chosen, key=lambda pair: key(pair[0]))]
+
+
+def progress(db: Database, doc_id: int | None = None, company: str | None = None) -> dict:
+    """Reviewed / remaining per criterion and per document, agreement, disputes."""
+    per_criterion: dict[str, dict] = defaultdict(lambda: _counter())
+    per_document: dict[int, dict] = defaultdict(lambda: _counter())
+    total = _counter()
+    for item, st in statuses(db, items(db, doc_id, company)):
+        for counter in (per_criterion[item.key[2]], per_document[item.key[0]], total):
+            counter["items"] += 1
+            counter[st["status"]] += 1
+            counter["reviewed"] += st["status"] in DONE
+            verdicts = list(st["reviewers"].values())
+            if len(verdicts) >= 2:
+                counter["double_reviewed"] += 1
+                counter["agreed"] += len({_opinion(r) for r in verdicts}) == 1
+    for counter in [*per_criterion.values(), *per_document.values(), total]:
+        counter["remaining"] = counter["items"] - counter["reviewed"]
+        n = counter["double_reviewed"]
+        counter["agreement"] = round(counter["agreed"] / n, 3) if n else None
+    return {
+        "total": total,
+        "criteria": dict(sorted(per_criterion.items())),
+        "documents": dict(sorted(per_document.items())),
+    }
+
+
+def _counter() -> dict:
+    keys = ("items", "reviewed", "double_reviewed", "agreed", OPEN, SECOND, CONFIRMED)
+    return dict.fromkeys((*keys, REJECTED, DISPUTED), 0)
+
+
+def disputed(db: Database) -> list[tuple[Item, dict]]:
+    """The adjudication queue: items whose reviewers disagree."""
+    return [(i, st) for i, st in statuses(db, items(db)) if st["status"] == DISPUTED]
+
+
+# --- the card a reviewer sees ------------------------------------------------------------
+
+
+def criterion_info(db: Database, version: str, criterion_id: str) -> dict:
+    """One criterion of a stored set; a placeholder if the set no longer has it."""
+    for c in criteria_content(db, version):
+        if c["id"] == criterion_id:
+            return c
+    return {"id": criterion_id, "name": criterion_id, "definition": "", "levels": {}}
+
+
+def criterion_words(criterion: dict) -> set[str]:
+    """The criterion's own words (name, definition, queries): the ones worth highlighting."""
+    parts = [criterion.get("name", ""), criterion.get("definition", "")]
+    return terms(" ".join(parts + list(criterion.get("queries", ()))))
+
+
+def find_span(text: str, quote: str | None) -> tuple[int, int] | None:
+    """Where the quote sits in the text, whatever the line breaks and spacing in between."""
+    words = (quote or "").split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return match.span() if match else None
+
+
+def quote_boxes(page: dict | None, quote: str | None) -> list[list[float]]:
+    """Boxes of the page lines the quote is printed on (pages.lines: start, end, box)."""
+    if not page:
+        return []
+    span = find_span(page["text"] or "", quote)
+    if span is None:
+        return []
+    lines = json.loads(page["lines"] or "[]")
+    return [line[2:6] for line in lines if line[0] < span[1] and line[1] > span[0]]
+
+
+def segments(text: str, words: set[str], quote: str | None = None) -> list[list]:
+    """[text, is_quote, is_matched_word] runs covering the text, for safe highlighting."""
+    n = len(text)
+    in_quote = [False] * n
+    span = find_span(text, quote)
+    if span:
+        in_quote[span[0] : span[1]] = [True] * (span[1] - span[0])
+    matched = [False] * n
+    for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-]+|\d+", text):
+        if m.group().lower() in words:
+            matched[m.start() : m.end()] = [True] * (m.end() - m.start())
+    runs: list[list] = []
+    for i, ch in enumerate(text):
+        flags = (in_quote[i], matched[i])
+        if runs and (runs[-1][1], runs[-1][2]) == flags:
+            runs[-1][0] += ch
+        else:
+            runs.append([ch, *flags])
+    return runs
+
+
+def _history(rows: list[dict], user: str, undo_any: bool = False) -> list[dict]:
+    undone = {r["reverts_id"]: r for r in rows if r["action"] == "undo"}
+    out = []
+    for row in rows:
+        before = json.loads(row["previous_state"]) if row.get("previous_state") else {}
+        changes = []
+        if row["action"] in ("accept", "correct", "reject", "add"):
+            if before.get("criterion") and before["criterion"] != row["criterion_id"]:
+                changes.append(f"criterion {before['criterion']} → {row['criterion_id']}")
+            if before.get("level") != row["level"]:
+                old = "–" if before.get("level") is None else before["level"]
+                changes.append(f"level {old} → {row['level']}")
+            if before.get("quote") and before["quote"] != row["quote"]:
+                changes.append("quote edited")
+            if before.get("verdict") is not None or row["action"] != "correct":
+                old = before.get("verdict") or "unreviewed"
+                new = "evidence" if is_positive(row) else "not evidence"
+                if old != new:
+                    changes.append(f"{old} → {new}")
+        if row["action"] == "undo":
+            changes.append(f"reverted decision {row['reverts_id']}")
+        out.append(
+            {
+                "id": row["id"],
+                "reviewer": row["reviewer"],
+                "at": row["created_at"],
+                "action": row["action"],
+                "adjudication": bool(row.get("adjudication")),
+                "level": row["level"],
+                "criterion": row["criterion_id"],
+                "quote": row["quote"],
+                "comment": row["comment"],
+                "criteria_version": row["criteria_version"],
+                "changes": changes,
+                "undone_by": undone[row["id"]]["reviewer"] if row["id"] in undone else None,
+                "can_undo": row["action"] != "undo"
+                and row["id"] not in undone
+                and (undo_any or row["reviewer"] == user),
+            }
+        )
+    return out
+
+
+def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> dict | None:
+    """Everything the review page shows for one candidate (text as data, never as HTML)."""
+    rows = list(db["candidates"].rows_where("id = ?", [candidate_id]))
+    if not rows:
+        return None
+    cand = rows[0]
+    passage = db["passages"].get(cand["passage_id"])
+    doc = db["documents"].get(cand["document_id"])
+    key = (cand["document_id"], passage["content_hash"], cand["criterion_id"])
+    item = next((i for i in items(db, cand["document_id"]) if i.key == key), None)
+    item = item or Item(key, cand["criteria_version"], cand)
+    st = status(item, four_eyes(db, cand["criteria_version"]))
+    criterion = criterion_info(db, cand["criteria_version"], cand["criterion_id"])
+    parts = json.loads(passage["parts"])
+    record = passage_record(doc["id"], passage["id"], passage["text"], parts)
+    marks = ",".join("?" * len(parts))
+    pages = {
+        r["pdf_page"]: r
+        for r in db["pages"].rows_where(
+            f"document_id = ? and pdf_page in ({marks})",
+            [doc["id"], *(p["pdf_page"] for p in parts)],
+        )
+    }
+    if cand.get("level") is not None:
+        level = {
+            "level": cand["level"],
+            "reason": cand["level_reason"],
+            "cues": json.loads(cand["cues"] or "[]"),
+        }
+    else:
+        s = suggest_level(cand["quote"])
+        level = {"level": s.level, "reason": s.reason, "cues": s.cues}
+    current = st["state"]
+    return {
+        "candidate_id": cand["id"],
+        "document": {
+            "id": doc["id"],
+            "file_name": doc["file_name"],
+            "company": doc["company"],
+            "fiscal_year": doc["fiscal_year"],
+            "page_count": doc["page_count"],
+        },
+        "criterion": {
+            "id": criterion["id"],
+            "name": criterion["name"],
+            "definition": criterion.get("definition", ""),
+            "levels": criterion.get("levels") or {},
+        },
+        "criteria": [
+            {"id": c["id"], "name": c["name"]}
+            for c in criteria_content(db, cand["criteria_version"])
+        ],
+        "criteria_version": cand["criteria_version"],
+        "rank": cand["rank"],
+        "score": cand["score"],
+        "scorer": cand["scorer"],
+        "probability": cand.get("probability"),
+        "suggested": level,
+        "quote": current["quote"],
+        "citation": citation(current["pdf_page"], current["page_label"]),
+        "passage_citation": record["citation"],
+        "segments": segments(passage["text"], criterion_words(criterion), current["quote"]),
+        "pages": [
+            {
+                "pdf_page": p["pdf_page"],
+                "label": p["label"],
+                "citation": citation(p["pdf_page"], p["label"]),
+                "width": pages[p["pdf_page"]]["width"] if p["pdf_page"] in pages else 0,
+                "height": pages[p["pdf_page"]]["height"] if p["pdf_page"] in pages else 0,
+                "boxes": p["boxes"],
+                "quote_boxes": quote_boxes(pages.get(p["pdf_page"]), current["quote"])
+                if p["pdf_page"] == current["pdf_page"]
+                else [],
+            }
+            for p in parts
+        ],
+        "focus_page": current["pdf_page"],
+        "status": st["status"],
+        "state": current,
+        "reviewers": sorted(st["reviewers"]),
+        "history": _history(item.rows, user, undo_any),
+    }
