@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.db.connection import now
 
 ROLES = ("analyst", "reviewer", "admin")
 PERMISSIONS = {

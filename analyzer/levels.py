@@ -9,6 +9,7 @@ The cue words found are returned, so a reviewer sees why a level was suggested.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -76,3 +77,32 @@ def suggest_level(text: str, relevant: bool = True) -> LevelSuggestion:
     if has("commitment") or has("implemented") or has("dated") or has("quantified"):
         return LevelSuggestion(1, cues, "a commitment or policy without date, number or obligation")
     return LevelSuggestion(1, cues, "on topic, but no commitment or result stated")
+
+
+def candidate_level(row: dict) -> LevelSuggestion:
+    """A stored candidate's suggested level; worked out from its quote for rows stored
+    before levels were kept with the candidate (the one fallback, used everywhere)."""
+    if row.get("level") is None:
+        return suggest_level(row.get("quote") or "")
+    cues = row.get("cues")
+    if isinstance(cues, str):
+        cues = json.loads(cues or "{}")
+    return LevelSuggestion(int(row["level"]), cues or {}, row.get("level_reason") or "")
+
+
+def effective_level(
+    action: str, level: int | None, quote: str | None, candidate: dict | None
+) -> int:
+    """The level a reviewer's standing verdict gives, for exports and scorecards alike.
+
+    A reject is 0. A level the reviewer set wins. An accept without a level is evidence, so
+    at least 1: the candidate's suggested level when the quote is the candidate's own, else
+    the suggestion for the quote the reviewer chose (an edited quote is judged afresh).
+    """
+    if action == "reject":
+        return 0
+    if level is not None:
+        return int(level)
+    if candidate is not None and candidate.get("quote") == quote:
+        return max(1, candidate_level(candidate).level)
+    return max(1, suggest_level(quote or "").level)

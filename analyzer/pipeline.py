@@ -16,22 +16,21 @@ from pathlib import Path
 import numpy as np
 from sqlite_utils import Database
 
-from analyzer.candidates.quotes import best_quote, criterion_terms
+from analyzer.candidates.quotes import criterion_terms
+from analyzer.candidates.select import select_candidates
 from analyzer.criteria.sets import CriteriaSet, load_criteria
-from analyzer.db import now
 from analyzer.db.candidates import replace_candidates
 from analyzer.db.criteria import save_criteria_set
-from analyzer.db.documents import document_by_sha, save_document
+from analyzer.db.documents import document_by_sha, page_lines, save_document, update_document
 from analyzer.db.embeddings import cached_vectors, save_vectors
 from analyzer.db.passages import load_passages, replace_passages
 from analyzer.db.runs import finish_run, start_run
 from analyzer.embeddings.model import Embedder, get_embedder
 from analyzer.hashes import content_hash, file_sha256
-from analyzer.levels import suggest_level
 from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, split_passages
 from analyzer.reading.parsing import PARSER_VERSION, ParseError, parse_pdf
-from analyzer.scoring.scorers import Assessment, HybridScorer, Scorer, TrainedScorer, assess
-from analyzer.types import Passage
+from analyzer.scoring.model import CriteriaModel, find_model
+from analyzer.scoring.scorers import HybridScorer, Scorer, TrainedScorer, assess
 
 DEFAULT_TOP_K = 5
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -116,8 +115,6 @@ class Analyzer:
 
     def _criteria_model(self):
         """The trained model to use: the one asked for, else the newest that matches."""
-        from analyzer.scoring.model import CriteriaModel, find_model
-
         settings = self.settings
         if settings.classifier_dir:
             path = Path(settings.classifier_dir)
@@ -240,11 +237,18 @@ class Analyzer:
                     replace_passages(self.db, doc_id, passages)
                 else:
                     doc_id = existing["id"]
-                    update = {k: str(v) for k, v in meta.items() if v}
-                    if update:
-                        self.db["documents"].update(doc_id, {**update, "updated_at": now()})
+                    update_document(self.db, doc_id, {k: str(v) for k, v in meta.items() if v})
                 ids = [pid for pid, _ in load_passages(self.db, doc_id)]
-                rows = self.candidate_rows(doc_id, run_id, passages, ids, assessment)
+                rows = select_candidates(
+                    self.criteria,
+                    self._terms,
+                    passages,
+                    ids,
+                    assessment,
+                    settings.top_k,
+                    page_lines(self.db, doc_id),
+                )
+                rows = [{**r, "document_id": doc_id, "run_id": run_id} for r in rows]
                 replace_candidates(self.db, doc_id, self.criteria.version, rows)
                 result.doc_id = doc_id
                 result.candidates = len(rows)
@@ -259,55 +263,6 @@ class Analyzer:
                 run_id = start_run(self.db, str(path), "analyze", run_settings)
             finish_run(self.db, run_id, "failed", None, stats_of(result), result.error)
         return result
-
-    def candidate_rows(
-        self,
-        doc_id: int,
-        run_id: int,
-        passages: list[Passage],
-        passage_ids: list[int],
-        assessment: Assessment,
-    ) -> list[dict]:
-        """The top-k passages per criterion, each with its best quote, page and suggested level."""
-        scores = assessment.scores
-        rows: list[dict] = []
-        if not passages:
-            return rows
-        k = min(self.settings.top_k, len(passages))
-        for j, criterion in enumerate(self.criteria.criteria):
-            order = np.argsort(-scores[:, j], kind="stable")[:k]
-            for rank, i in enumerate(order, start=1):
-                quote = best_quote(passages[i], self._terms[criterion.id])
-                probability = assessment.probability[i, j]
-                threshold = assessment.threshold[j]
-                level = suggest_level(quote.text)
-                if probability < threshold:  # False when either is NaN (no trained model)
-                    level.level = 0
-                    level.reason = (
-                        f"probability {probability:.2f} is below the evidence threshold "
-                        f"{threshold:.2f}"
-                    )
-                rows.append(
-                    {
-                        "document_id": doc_id,
-                        "run_id": run_id,
-                        "criteria_version": self.criteria.version,
-                        "criterion_id": criterion.id,
-                        "passage_id": passage_ids[i],
-                        "rank": rank,
-                        "score": round(float(scores[i, j]), 4),
-                        "scorer": assessment.scorer[j],
-                        "quote": quote.text,
-                        "pdf_page": quote.pdf_page,
-                        "page_label": quote.page_label,
-                        "probability": None if np.isnan(probability) else round(probability, 4),
-                        "threshold": None if np.isnan(threshold) else round(float(threshold), 4),
-                        "level": level.level,
-                        "level_reason": level.reason,
-                        "cues": json.dumps(level.cues),
-                    }
-                )
-        return rows
 
 
 def store_flags(row: dict) -> dict[str, list[int]]:

@@ -31,7 +31,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(db_path: Path):
-    from analyzer.db import open_db
+    from analyzer.db.connection import open_db
 
     return open_db(db_path)
 

@@ -10,7 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.pipeline import Analyzer
 from tests.pdf_factory import folio_pdf
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.corpus

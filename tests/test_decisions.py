@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.review.decisions import DecisionError, export_labels, history, record_decision
 from tests.conftest import run_cli

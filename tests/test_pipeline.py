@@ -8,7 +8,7 @@ import re
 import pytest
 
 from analyzer import pipeline
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.passages import split_passages
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.reading.parsing import parse_pdf

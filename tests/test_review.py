@@ -7,7 +7,7 @@ import json
 import pytest
 
 from analyzer import accounts
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.review import export as evidence
 from analyzer.review import status as review
 from analyzer.review.decisions import (
@@ -18,6 +18,7 @@ from analyzer.review.decisions import (
     record_decision,
     undo_decision,
 )
+from analyzer.search import rank_passages
 from tests.conftest import run_cli
 from tests.review_support import PASSWORD, copy_db, template_db
 
@@ -87,7 +88,7 @@ def test_an_edited_quote_is_cited_to_its_own_page_and_boxed(db):
 
 
 def test_a_missed_passage_is_added_from_search_and_exported(db, embedder, tmp_path):
-    hits = evidence.search(db, embedder, "freedom of association at suppliers", limit=3)
+    hits = rank_passages(db, embedder, "freedom of association at suppliers", limit=3)
     assert hits and "association" in hits[0]["text"]
     decision = add_evidence(db, hits[0]["passage_id"], "hr-lab-01", "ana", level=1)
     row = db["decisions"].get(decision)

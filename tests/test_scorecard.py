@@ -17,16 +17,19 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.candidates.views import candidates as candidate_records
 from analyzer.criteria.sets import CriteriaError, load_criteria
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.review.decisions import record_decision
-from analyzer.scorecard import ReportError, build_scorecard, render_report
 from analyzer.scorecard.carryover import carry_over_suggestions, similarity
 from analyzer.scorecard.metadata import set_document
+from analyzer.scorecard.render import ReportError, render_report
 from analyzer.scorecard.rules import aggregate
-from analyzer.scorecard.scores import draft_pick
+from analyzer.scorecard.scores import build_scorecard, draft_pick
 from analyzer.scorecard.seasons import SeasonError, add_season, normalise_season
+from analyzer.scoring.model import find_model
+from analyzer.scoring.verdict import EVIDENCE_FOUND, NOT_ASSESSED, verdicts
 from tests.conftest import run_cli
 
 COMPANY = "Northwind Motors"
@@ -46,8 +49,11 @@ def build_two_seasons(tmp_path_factory, embedder, sample_pdf) -> Path:
     earlier.write_bytes(sample_pdf.read_bytes() + b"\n% the 2024 edition\n")
     path = folder / "template.db"
     db = open_db(path)
-    # Zero-shot on purpose: a model someone trained into models/ must not change these tests.
-    analyzer = Analyzer(db, Settings(use_classifier=False), embedder=embedder)
+    # The shipped model, named explicitly: drafts need verdicts, and a model someone trains
+    # into models/ later must not change these tests.
+    shipped = find_model(load_criteria().version, embedder.name)
+    assert shipped is not None, "no shipped criteria model for the shipped criteria"
+    analyzer = Analyzer(db, Settings(classifier_dir=str(shipped)), embedder=embedder)
     for pdf, year in ((earlier, "2024"), (sample_pdf, "2025")):
         result = analyzer.analyze(pdf, {"company": COMPANY, "fiscal_year": year})
         assert result.error is None, result.error
@@ -173,7 +179,7 @@ def test_draft_and_confirmed_differ_exactly_where_decisions_differ(seasons_db):
 
     # Agree with the machine on one, overrule it on two others, add nothing elsewhere.
     agree = next(k for k, v in draft.items() if v == 2)
-    overruled = [k for k, v in draft.items() if v >= 1 and k != agree][:2]
+    overruled = [k for k, v in draft.items() if (v or 0) >= 1 and k != agree][:2]
     picks = {c.criterion.id: c for c in before.criteria}
     pick = next(e for e in picks[agree].evidence if e.draft_pick)
     record_decision(db, pick.candidate_id, "accept", "ana", level=2)
@@ -266,23 +272,27 @@ def test_every_zero_records_what_was_searched(seasons_db):
         assert "not reviewed" in cs.searched["best"][0]["why"]
 
 
-def test_zero_shot_draft_minimum_level_is_configurable(seasons_db, tmp_path):
+def test_the_scorecard_draft_follows_the_verdict_the_cli_gives(seasons_db):
+    """Regression (issue 9): criteria the CLI calls "not assessed" (a classifier trained on
+    fewer than 5 positives) got draft levels 1-2 in the scorecard from a 0.5 default."""
     db, _ = seasons_db
-    strict = tmp_path / "strict.yaml"
-    text = (Path(load_criteria().source)).read_text(encoding="utf-8")
-    strict.write_text(text.replace("zero_shot_min_level: 1", "zero_shot_min_level: 2"))
-    lenient = build_scorecard(db, "2025", COMPANY)
-    card = build_scorecard(db, "2025", COMPANY, cset=load_criteria(strict))
-    assert {c.draft_level for c in card.criteria} <= {0, 2}
-    for loose, tight in zip(lenient.criteria, card.criteria, strict=True):
-        assert tight.draft_level == (2 if loose.draft_level == 2 else 0)
-    ones = [c for c in card.criteria if c.searched and c.searched["best"][0]["level"] == 1]
-    assert ones and all(
-        any("below the draft minimum 2" in w for w in c.searched["best"][0]["why"]) for c in ones
-    )
+    doc = doc_of(db, "2025")
+    cli = verdicts(candidate_records(db, str(doc["id"])))
+    card = build_scorecard(db, "2025", COMPANY)
+    assert {c.criterion.id: c.draft_verdict for c in card.criteria} == cli
+    assert NOT_ASSESSED in cli.values() and EVIDENCE_FOUND in cli.values()
+    for cs in card.criteria:
+        if cs.draft_verdict == NOT_ASSESSED:
+            assert cs.draft_level is None, cs.criterion.id
+        else:
+            assert (cs.draft_level > 0) == (cs.draft_verdict == EVIDENCE_FOUND), cs.criterion.id
+    records = json.loads(render_report(db, "2025", COMPANY, "json")[0])["scores"]
+    assert {r["criterion"] for r in records if r["draft_level"] is None} == {
+        k for k, v in cli.items() if v == NOT_ASSESSED
+    }
 
 
-def test_unreadable_pages_and_probabilities_decide_the_draft_pick():
+def test_only_candidates_judged_evidence_set_the_draft():
     def row(rank, level, probability=None, threshold=None, unreadable=()):
         return {
             "rank": rank,
@@ -293,9 +303,8 @@ def test_unreadable_pages_and_probabilities_decide_the_draft_pick():
             "level_reason": "r",
         }
 
-    assert draft_pick([row(1, 2), row(2, 2)])[0]["rank"] == 1
-    assert draft_pick([row(1, 2, unreadable=["non_latin"]), row(2, 2)]) is None
-    assert draft_pick([row(1, 0), row(2, 2)]) is None, "zero-shot: only the top-ranked counts"
+    assert draft_pick([row(1, 2), row(2, 2)]) is None, "no threshold: not assessed, no pick"
+    assert draft_pick([row(1, 2, 0.9, None)]) is None, "a probability alone is no verdict"
     picked, basis = draft_pick([row(1, 1, 0.9, 0.5), row(2, 2, 0.6, 0.5), row(3, 2, 0.4, 0.5)])
     assert picked["rank"] == 2 and "0.60 reaches threshold 0.50" in basis
     assert draft_pick([row(1, 2, 0.49, 0.5)]) is None

@@ -16,12 +16,13 @@ import pypdfium2 as pdfium
 import pytest
 from openpyxl import load_workbook
 
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.review.decisions import record_decision
-from analyzer.scorecard import build_scorecard, render_report
 from analyzer.scorecard.carryover import carry_over_suggestions
 from analyzer.scorecard.metadata import set_document
+from analyzer.scorecard.render import render_report
+from analyzer.scorecard.scores import build_scorecard
 from tests.test_scorecard import assert_quotes_on_pages, quotes_in
 
 pytestmark = pytest.mark.corpus

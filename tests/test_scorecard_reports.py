@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.review.decisions import record_decision
-from analyzer.scorecard import build_scorecard, render_report
+from analyzer.scorecard.render import render_report
+from analyzer.scorecard.scores import build_scorecard
 from analyzer.scorecard.seasons import add_season
 from tests.test_scorecard import COMPANY, build_two_seasons, candidate, doc_of, squash
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from analyzer.db import connect, open_db
+from analyzer.db.connection import connect, open_db
 
 
 def test_a_reading_transaction_then_writing_waits_instead_of_failing(tmp_path):

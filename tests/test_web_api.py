@@ -10,9 +10,8 @@ import time
 import pytest
 
 from analyzer import accounts
-from analyzer.db import open_db
-from analyzer.web import make_app
-from analyzer.web.app import highlight
+from analyzer.db.connection import open_db
+from analyzer.web.app import highlight, make_app
 from tests.pdf_factory import labelled_pdf
 from tests.review_support import PASSWORD, copy_db, csrf_token, template_db, template_pdf
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from analyzer import accounts
-from analyzer.db import open_db
-from analyzer.web import make_app
+from analyzer.db.connection import open_db
+from analyzer.web.app import make_app
 from tests.pdf_factory import folio_pdf
 from tests.review_support import PASSWORD, copy_db, template_db
 

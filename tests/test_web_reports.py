@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 
 from analyzer import accounts
-from analyzer.db import open_db
+from analyzer.db.connection import open_db
 from analyzer.review.decisions import record_decision
-from analyzer.web import make_app
+from analyzer.web.app import make_app
 from tests.review_support import PASSWORD, copy_db, csrf_token, template_db
 
 DOWNLOAD = "/reports/download"

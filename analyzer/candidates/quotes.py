@@ -113,14 +113,88 @@ def best_quote(passage: Passage, wanted: set[str]) -> Quote:
                 best = (score, seg_start + a, seg_start + b, k)
     if best is None:
         part = passage.parts[0]
-        return Quote(passage.text[:MAX_QUOTE].strip(), part.pdf_page, part.label_at(part.start))
-    _, a, b, k = best
-    quote = " ".join(passage.text[a:b].split())
+        text = passage.text[:MAX_QUOTE]
+        a, b, k = len(text) - len(text.lstrip()), len(text.rstrip()), 0
+        quote = text.strip()
+    else:
+        _, a, b, k = best
+        quote = " ".join(passage.text[a:b].split())
     if len(quote) > MAX_QUOTE:
         quote = quote[:MAX_QUOTE].rsplit(" ", 1)[0] + " …"
+        b = a + _raw_length(passage.text[a:b], len(quote) - 2)
     part = passage.parts[k]
-    seg_start = _page_segments(passage)[k][0]
-    return Quote(quote, part.pdf_page, part.label_at(part.start + a - seg_start))
+    offset = part.start - _page_segments(passage)[k][0]  # passage offset -> page offset
+    return Quote(
+        quote,
+        part.pdf_page,
+        part.label_at(a + offset),
+        start=a,
+        end=b,
+        page_start=a + offset,
+        page_end=b + offset,
+    )
+
+
+def _raw_length(raw: str, normalised_length: int) -> int:
+    """How many characters of raw text give `normalised_length` once whitespace is squeezed."""
+    count, i, in_space = 0, 0, False
+    stripped = len(raw) - len(raw.lstrip())
+    for i, ch in enumerate(raw[stripped:], start=stripped):
+        if count >= normalised_length:
+            return i
+        if ch.isspace():
+            if not in_space:
+                count += 1
+            in_space = True
+        else:
+            count += 1
+            in_space = False
+    return len(raw)
+
+
+def find_span(text: str, quote: str | None) -> tuple[int, int] | None:
+    """Where a quote sits in a text, whatever the line breaks and spacing in between."""
+    words = (quote or "").removesuffix(" …").split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return match.span() if match else None
+
+
+def locate_quote(passage_text: str, parts: list[dict], quote: str) -> Quote | None:
+    """The provenance of a quote a reviewer took from a stored passage (None if not in it):
+    passage span, PDF page, printed label and page span. Used where a quote is written
+    (a reviewer's edited quote, the migration of rows stored before spans were kept);
+    readers use what was stored."""
+    span = find_span(passage_text, quote)
+    if span is None:
+        return None
+    pos = 0
+    for part in parts:
+        length = part["end"] - part["start"]
+        if span[0] < pos + length + len(PAGE_BREAK) or part is parts[-1]:
+            offset = part["start"] - pos
+            label = part["label"]
+            for start, changed in part.get("label_changes") or []:
+                if start <= span[0] + offset:
+                    label = changed
+            return Quote(
+                quote,
+                part["pdf_page"],
+                label,
+                start=span[0],
+                end=span[1],
+                page_start=span[0] + offset,
+                page_end=min(span[1], pos + length) + offset,
+            )
+        pos += length + len(PAGE_BREAK)
+    return None
+
+
+def line_boxes_of(lines: list[list[float]], page_start: int, page_end: int) -> list[list[float]]:
+    """Boxes of the page lines ([start, end, x0, top, x1, bottom], as pages.lines stores
+    them) that the page span [page_start, page_end) touches."""
+    return [list(line[2:6]) for line in lines if line[0] < page_end and line[1] > page_start]
 
 
 def citation(pdf_page: int, label: str | None) -> str:

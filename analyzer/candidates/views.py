@@ -13,12 +13,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from analyzer.candidates.quotes import citation
-from analyzer.db import StoreError
 from analyzer.db.candidates import candidate_rows
 from analyzer.db.criteria import criterion_names
 from analyzer.db.documents import find_document
-from analyzer.embeddings.model import get_embedder
-from analyzer.levels import suggest_level
+from analyzer.levels import candidate_level
+from analyzer.scoring.verdict import is_evidence
 
 
 def collect_pdfs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -96,9 +95,7 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
                 "score": r["score"],
                 "probability": r.get("probability"),
                 "threshold": r.get("threshold"),
-                "evidence": None
-                if r.get("probability") is None or r.get("threshold") is None
-                else r["probability"] >= r["threshold"],
+                "evidence": is_evidence(r.get("probability"), r.get("threshold")),
                 "scorer": r["scorer"],
                 "quote": r["quote"],
                 "quote_pdf_page": r["pdf_page"],
@@ -107,35 +104,11 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
                 "criteria_version": r["criteria_version"],
             }
         )
-        if r.get("level") is None:  # stored before levels were kept with the candidate
-            suggestion = suggest_level(r["quote"])
-            level = (suggestion.level, suggestion.reason, suggestion.cues)
-        else:
-            level = (r["level"], r["level_reason"], json.loads(r["cues"] or "{}"))
+        suggestion = candidate_level(r)
+        level = (suggestion.level, suggestion.reason, suggestion.cues)
         record.update(dict(zip(("level", "level_reason", "cues"), level, strict=True)))
         records.append(record)
     return records
-
-
-def search(
-    db: Database,
-    query: str,
-    ref: str | None = None,
-    limit: int = 10,
-    model: str | None = None,
-    backend: str | None = None,
-) -> list[dict]:
-    """Passages ranked by cosine similarity to the query, across stored documents."""
-    from analyzer.review.export import search as rank_passages
-
-    embedder = get_embedder(model, backend)
-    doc_id = find_document(db, ref)["id"] if ref else None
-    results = rank_passages(db, embedder, query, doc_id, limit)
-    if not results:
-        raise StoreError(
-            f"no passages embedded with {embedder.name} yet (run analyzer analyze with this model)"
-        )
-    return results
 
 
 def page_ranges(pages: list[int]) -> str:

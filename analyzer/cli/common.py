@@ -107,7 +107,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def db_path(path: Path | None) -> Path:
     """The database file a command works on: --db, else $ANALYZER_DB, else analyzer.db."""
-    from analyzer.db import default_db_path
+    from analyzer.db.connection import default_db_path
 
     return Path(path or default_db_path())
 
@@ -118,7 +118,7 @@ def open_database(path: Path | None, must_exist: bool = False) -> Database:
     Commands that only read (or decide on what is stored) pass ``must_exist``: a mistyped
     --db then fails instead of quietly creating an empty database.
     """
-    from analyzer.db import StoreError, open_db  # deferred: sqlite-utils imports numpy
+    from analyzer.db.connection import StoreError, open_db  # deferred: sqlite-utils imports numpy
 
     target = db_path(path)
     if must_exist and not target.is_file():

@@ -1,7 +1,8 @@
 """CLI face of the scorecards: ``analyzer report``, ``analyzer season``, ``analyzer document``.
 
-Kept out of cli.py so the report commands live beside nothing else; cli.py only registers
-them. Every error is one line and a non-zero exit.
+Which files a report writes is planned by analyzer.scorecard.plan; this module parses the
+options and prints. The scorecard library (and the database layer) is imported inside the
+commands. Every error is one line and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from analyzer.cli.common import DbOption, err, fail, open_database, out
-from analyzer.db import StoreError
-from analyzer.db.documents import find_document
+from analyzer.cli.common import App, DbOption, err, fail, open_database, out
 
-season_app = typer.Typer(help="Seasons and their disclosure cut-off dates.", no_args_is_help=True)
-document_app = typer.Typer(
-    help="Set a document's company, season, publication date or subsidiary flag.",
-    no_args_is_help=True,
-)
+season_app = App(help="Seasons and their disclosure cut-off dates.")
+document_app = App(help="Set a document's company, season, publication date or subsidiary flag.")
 
 
 class ReportFormat(StrEnum):
@@ -50,40 +46,28 @@ def report(
     db: DbOption = None,
 ) -> None:
     """Write scorecards (draft and confirmed scores, cited evidence) to reports/."""
-    from analyzer.scorecard.render import (
-        ReportError,
-        file_name,
-        render_cards,
-        scorecards_for,
-    )
-    from analyzer.scorecard.seasons import get_season
+    from analyzer.scorecard.plan import plan_reports, write_file
+    from analyzer.scorecard.render import ReportError
 
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"{out_dir}: not a folder")
     database = open_database(db, must_exist=True)
-    fmt = format.value
     try:
-        name, resolved, cards = scorecards_for(database, season, company)
+        plan = plan_reports(database, season, company, format.value, out_dir)
     except ReportError as exc:
         fail(str(exc))
-    season_row = get_season(database, name)
-    jobs: list[tuple[list, str | None]] = []
-    if fmt in ("html", "pack") and resolved is None:
-        jobs += [([card], card.company) for card in cards]
-        if fmt == "html":
-            jobs.insert(0, (cards, None))
-    else:
-        jobs.append((cards, resolved))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for group, who in jobs:
-        path = out_dir / file_name(name, who, fmt)
-        path.write_bytes(render_cards(group, name, who, fmt, season_row))
-        out.print(f"wrote {path}", highlight=False)
-    if season_row is None:
+    for item in plan.files:
+        try:
+            path = write_file(plan, item)
+        except OSError as exc:
+            fail(f"{item.path}: cannot write ({exc.strerror or exc})")
+        out.print(f"wrote {path}", highlight=False, markup=False)
+    if plan.season_row is None:
         err.print(
-            f"note: season {name} has no cut-off date; every document counted "
-            f"(set one: analyzer season add {name} --cutoff YYYY-MM-DD)",
+            f"note: season {plan.season} has no cut-off date; every document counted "
+            f"(set one: analyzer season add {plan.season} --cutoff YYYY-MM-DD)",
             highlight=False,
+            markup=False,
         )
 
 
@@ -138,6 +122,8 @@ def document_set(
     db: DbOption = None,
 ) -> None:
     """Set what a scorecard needs to know about a document."""
+    from analyzer.db.connection import StoreError
+    from analyzer.db.documents import find_document
     from analyzer.scorecard.metadata import set_document
     from analyzer.scorecard.seasons import SeasonError, document_season
 

@@ -1,20 +1,21 @@
-"""``analyzer serve`` (the review web app under waitress) and ``analyzer users``."""
+"""``analyzer serve`` (the review web app under waitress) and ``analyzer users``.
+
+The accounts module (argon2 hashes a dummy password when imported) and the web app
+(flask, waitress) are imported inside the commands, not by ``analyzer --help``.
+"""
 
 from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from analyzer import accounts
-from analyzer.cli.common import DbOption, err, fail, open_database, out
-from analyzer.db import StoreError, default_db_path
+from analyzer.cli.common import App, DbOption, db_path, err, fail, open_database, out
 
-users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
+users_app = App(help="Accounts of the review web app.")
 
 
 def _password(from_stdin: bool) -> str:
@@ -38,6 +39,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Create a user (the first admin comes from here); the password is prompted for."""
+    from analyzer import accounts
+
     database = open_database(db)
     if role not in accounts.ROLES:
         fail(f"unknown role {role!r}; choose one of {', '.join(accounts.ROLES)}")
@@ -53,6 +56,8 @@ def add(
 @users_app.command("list")
 def list_users(db: DbOption = None) -> None:
     """List users with their roles."""
+    from analyzer import accounts
+
     table = Table("user", "role", "created", "status")
     for u in accounts.list_users(open_database(db, must_exist=True)):
         table.add_row(
@@ -74,6 +79,8 @@ def set_user(
     db: DbOption = None,
 ) -> None:
     """Change a user's role, lock or unlock the account, or set a new password."""
+    from analyzer import accounts
+
     database = open_database(db)
     try:
         if role is not None:
@@ -97,7 +104,8 @@ def serve(
     """Start the review web app (upload, review with the page image, export)."""
     from waitress import create_server
 
-    from analyzer.web import make_app
+    from analyzer import accounts
+    from analyzer.web.app import make_app
 
     if not 0 < port < 65536:
         fail("--port must be between 1 and 65535")
@@ -105,7 +113,7 @@ def serve(
         fail("--upload-limit-mb must be at least 1")
     if threads < 1:
         fail("--threads must be at least 1")
-    path = Path(db or default_db_path())
+    path = db_path(db)
     open_database(path)
     app = make_app(path, upload_limit=upload_limit_mb * 2**20)
     if not accounts.list_users(open_database(path)):
@@ -121,45 +129,3 @@ def serve(
     app.extensions["worker"].start()  # loads the model now, not on the first upload
     out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
     server.run()
-
-
-def export_evidence(
-    doc: Annotated[
-        str | None, typer.Argument(help="document id or path of an analysed file")
-    ] = None,
-    company: Annotated[str | None, typer.Option(help="every document of this company")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
-    db: DbOption = None,
-) -> None:
-    """Write reviewer-confirmed evidence with citations (the web app's export) to stdout."""
-    from analyzer.db.documents import find_document
-    from analyzer.review import export as evidence
-
-    if (doc is None) == (company is None):
-        fail("give either a document or --company")
-    if format not in ("csv", "json"):
-        fail("--format must be csv or json")
-    database = open_database(db, must_exist=True)
-    doc_id = None
-    if doc is not None:
-        try:
-            doc_id = find_document(database, doc)["id"]
-        except StoreError as exc:
-            fail(str(exc))
-    rows = evidence.confirmed(database, doc_id, company)
-    sys.stdout.write(evidence.to_csv(rows) if format == "csv" else evidence.to_json(rows) + "\n")
-
-
-def undo(
-    decision_id: Annotated[int, typer.Argument(help="the decision to revert")],
-    reviewer: Annotated[str, typer.Option("--by", help="who undoes it (its own reviewer)")],
-    db: DbOption = None,
-) -> None:
-    """Revert a decision with a new 'undo' decision (nothing is deleted)."""
-    from analyzer.review.decisions import DecisionError, undo_decision
-
-    try:
-        undo_id = undo_decision(open_database(db, must_exist=True), decision_id, reviewer)
-    except DecisionError as exc:
-        fail(str(exc))
-    out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False)

@@ -49,7 +49,6 @@ class Scoring:
     section_names: dict[str, str] = field(default_factory=dict)
     section_weights: dict[str, float] = field(default_factory=dict)
     subsection_weights: dict[str, float] = field(default_factory=dict)  # "A/Steel" -> 2.0
-    zero_shot_min_level: int = 1  # a draft without trained probabilities needs this level
     version: str = ""  # hash of the scoring rules alone
 
     def weight_of(self, criterion: Criterion) -> float:
@@ -204,8 +203,4 @@ def _scoring(path: Path, data: dict, criteria: list[Criterion]) -> Scoring:
                 "(write it as section/subsection, e.g. A/Steel)"
             )
         sub_weights[str(key)] = _weight(path, f"scoring.subsection_weights.{key}", value)
-    draft = data.get("draft") or {}
-    min_level = draft.get("zero_shot_min_level", 1) if isinstance(draft, dict) else None
-    if min_level not in (1, 2):
-        raise CriteriaError(f"{path}: scoring.draft.zero_shot_min_level must be 1 or 2")
-    return Scoring(names, weights, sub_weights, min_level)
+    return Scoring(names, weights, sub_weights)

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.db.connection import now
 from analyzer.db.criteria import document_criteria_version
 
 

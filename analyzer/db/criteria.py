@@ -7,7 +7,7 @@ import json
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import CriteriaSet
-from analyzer.db import now
+from analyzer.db.connection import now
 
 
 def save_criteria_set(db: Database, cset: CriteriaSet) -> None:

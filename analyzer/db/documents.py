@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from analyzer.db import StoreError, now
+from analyzer.db.connection import StoreError, now
 from analyzer.hashes import file_sha256
 from analyzer.types import ParsedDocument
 
@@ -95,3 +95,17 @@ def save_document(
         for page in parsed.pages
     )
     return doc_id
+
+
+def page_lines(db: Database, doc_id: int) -> dict[int, list[list[float]]]:
+    """PDF page -> its lines as stored ([start, end, x0, top, x1, bottom], reading order)."""
+    return {
+        r["pdf_page"]: json.loads(r["lines"] or "[]")
+        for r in db["pages"].rows_where("document_id = ?", [doc_id], select="pdf_page, lines")
+    }
+
+
+def update_document(db: Database, doc_id: int, values: dict[str, Any]) -> None:
+    """Change what is said about a document (company, year, type, season, dates)."""
+    if values:
+        db["documents"].update(doc_id, {**values, "updated_at": now()})

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.db.connection import now
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -48,3 +48,18 @@ def save_vectors(db: Database, model: str, vectors: dict[str, np.ndarray]) -> No
         ),
         replace=True,
     )
+
+
+def passage_vectors(db: Database, model: str, doc_id: int | None = None) -> list[tuple]:
+    """(passage id, document id, text, parts JSON, file name, vector blob) of every stored
+    passage embedded with `model`, optionally of one document."""
+    where, params = "", [model]
+    if doc_id is not None:
+        where, params = "and p.document_id = ?", [model, doc_id]
+    sql = f"""
+        select p.id, p.document_id, p.text, p.parts, d.file_name, e.vector
+        from passages p join embeddings e on e.content_hash = p.content_hash and e.model = ?
+        join documents d on d.id = p.document_id
+        where 1 {where}
+    """
+    return db.execute(sql, params).fetchall()

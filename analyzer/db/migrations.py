@@ -1,12 +1,18 @@
 """Schema of the analyzer database, created and upgraded by sqlite-utils migrations.
 
-Never edit a migration that has shipped; add a new one below it.
+Never edit a migration that has shipped; add a new one below it, numbered one higher:
+they are applied in the order they are declared, which must be the order of their numbers
+(a test checks this, and that a fresh database equals one upgraded step by step).
 """
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from analyzer.candidates.quotes import line_boxes_of, locate_quote
 
 migrations = Migrations("analyzer")
 
@@ -178,24 +184,6 @@ def m003_candidate_probability(db: Database) -> None:
 
 
 @migrations()
-def m005_seasons_and_eligibility(db: Database) -> None:
-    """Scorecards count evidence per season, only from documents eligible for it."""
-    db["documents"].add_column("publication_date", str)  # ISO date; null when not recorded
-    db["documents"].add_column("subsidiary_only", int)  # 1: about a subsidiary, not the group
-    db["documents"].add_column("season", str)  # the season it counts for; null: fiscal year
-    db["seasons"].create(
-        {
-            "season": str,
-            "cutoff": str,  # ISO date: documents published later count next season
-            "window_start": str,  # ISO date: documents published earlier are too old
-            "note": str,
-            "created_at": str,
-        },
-        pk="season",
-    )
-
-
-@migrations()
 def m004_accounts_and_review(db: Database) -> None:
     """Accounts, settings, uploads and the review audit trail (undo, before-state, adjudication)."""
     db["users"].create(
@@ -247,3 +235,67 @@ def m004_accounts_and_review(db: Database) -> None:
     db["decisions"].add_column("adjudication", int)
     db["decisions"].create_index(["candidate_id"])
     db["decisions"].create_index(["passage_hash"])
+
+
+@migrations()
+def m005_seasons_and_eligibility(db: Database) -> None:
+    """Scorecards count evidence per season, only from documents eligible for it."""
+    db["documents"].add_column("publication_date", str)  # ISO date; null when not recorded
+    db["documents"].add_column("subsidiary_only", int)  # 1: about a subsidiary, not the group
+    db["documents"].add_column("season", str)  # the season it counts for; null: fiscal year
+    db["seasons"].create(
+        {
+            "season": str,
+            "cutoff": str,  # ISO date: documents published later count next season
+            "window_start": str,  # ISO date: documents published earlier are too old
+            "note": str,
+            "created_at": str,
+        },
+        pk="season",
+    )
+
+
+@migrations()
+def m006_quote_provenance(db: Database) -> None:
+    """A quote's provenance is stored when it is written, never re-derived when it is read:
+    its character span in the passage and on its page, and the boxes of the lines it is
+    printed on. Rows stored before this migration get theirs here, once."""
+    for table in ("candidates", "decisions"):
+        for column in ("quote_start", "quote_end", "quote_page_start", "quote_page_end"):
+            db[table].add_column(column, int)
+        db[table].add_column("quote_boxes", str)  # JSON list of [x0, top, x1, bottom]
+    _backfill_quote_provenance(db)
+
+
+def _backfill_quote_provenance(db: Database) -> None:
+    lines: dict[tuple[int, int], list] = {}
+    sql = {
+        "candidates": "select t.id, t.quote, p.text, p.parts, t.document_id from candidates t "
+        "join passages p on p.id = t.passage_id",
+        "decisions": "select t.id, t.quote, t.passage_text, p.parts, t.document_id "
+        "from decisions t left join passages p on p.id = t.passage_id",
+    }
+    for table, query in sql.items():
+        for row_id, quote, text, parts, doc_id in db.execute(query).fetchall():
+            if not quote or not text or not parts:
+                continue
+            found = locate_quote(text, json.loads(parts), quote)
+            if found is None:
+                continue
+            key = (doc_id, found.pdf_page)
+            if key not in lines:
+                page = db.execute(
+                    "select lines from pages where document_id = ? and pdf_page = ?", list(key)
+                ).fetchone()
+                lines[key] = json.loads(page[0] or "[]") if page else []
+            boxes = line_boxes_of(lines[key], found.page_start, found.page_end)
+            db[table].update(
+                row_id,
+                {
+                    "quote_start": found.start,
+                    "quote_end": found.end,
+                    "quote_page_start": found.page_start,
+                    "quote_page_end": found.page_end,
+                    "quote_boxes": json.dumps(boxes),
+                },
+            )

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.db.connection import now
 
 
 def start_run(db: Database, file: str, command: str, settings: dict) -> int:

@@ -11,18 +11,18 @@ candidate a hard negative.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.candidates.quotes import line_boxes_of, locate_quote
+from analyzer.db.connection import now
 from analyzer.db.criteria import (
     criteria_content,
     document_criteria_version,
     newest_criteria_version,
 )
-from analyzer.types import PAGE_BREAK
+from analyzer.db.documents import page_lines
 
 ACTIONS = ("accept", "reject", "correct", "comment")
 VERDICTS = ("accept", "reject", "correct", "add")  # the actions that say what a passage is
@@ -74,20 +74,26 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def quote_page(passage: dict, quote: str) -> tuple[int, str | None]:
-    """(pdf page, page label) of the page a quote taken from the passage is printed on."""
+PROVENANCE = ("quote_start", "quote_end", "quote_page_start", "quote_page_end", "quote_boxes")
+
+
+def quote_provenance(db: Database, passage: dict, quote: str) -> dict:
+    """Page, label, spans and line boxes of a quote taken from the passage, worked out once
+    when the decision is written (the review card reads them back)."""
     parts = json.loads(passage["parts"])
-    text, pos = passage["text"], 0
-    words = quote.split()
-    # The quote's words in order, whatever line breaks and spacing lie between them.
-    match = re.search(r"\s+".join(re.escape(w) for w in words), text) if words else None
-    where = match.start() if match else 0
-    for part in parts:
-        length = part["end"] - part["start"]
-        if where < pos + length + len(PAGE_BREAK):
-            return part["pdf_page"], part["label"]
-        pos += length + len(PAGE_BREAK)
-    return parts[-1]["pdf_page"], parts[-1]["label"]
+    found = locate_quote(passage["text"], parts, quote)
+    if found is None:  # cannot happen for a checked quote; cite the passage's first page
+        return {"pdf_page": parts[0]["pdf_page"], "page_label": parts[0]["label"]}
+    lines = page_lines(db, passage["document_id"]).get(found.pdf_page, [])
+    return {
+        "pdf_page": found.pdf_page,
+        "page_label": found.page_label,
+        "quote_start": found.start,
+        "quote_end": found.end,
+        "quote_page_start": found.page_start,
+        "quote_page_end": found.page_end,
+        "quote_boxes": json.dumps(line_boxes_of(lines, found.page_start, found.page_end)),
+    }
 
 
 def _check_quote(passage: dict, quote: str) -> str:
@@ -127,6 +133,7 @@ def state(rows: list[dict], default: dict) -> dict:
         "quote": last["quote"],
         "pdf_page": last["pdf_page"],
         "page_label": last["page_label"],
+        **{k: last.get(k) for k in PROVENANCE},
         "verdict": "evidence" if is_positive(last) else "not evidence",
     }
 
@@ -138,6 +145,7 @@ def _default_state(cand: dict) -> dict:
         "quote": cand["quote"],
         "pdf_page": cand["pdf_page"],
         "page_label": cand["page_label"],
+        **{k: cand.get(k) for k in PROVENANCE},
     }
 
 
@@ -188,19 +196,17 @@ def record_decision(
         level = before["level"]  # a plain accept agrees with the evidence as it stands
     if action == "comment":
         level = before["level"]
-    page, label = (
-        quote_page(passage, new_quote)
-        if new_quote != cand["quote"]
-        else (cand["pdf_page"], cand["page_label"])
-    )
+    if new_quote != cand["quote"]:
+        where = quote_provenance(db, passage, new_quote)
+    else:
+        where = {k: cand[k] for k in ("pdf_page", "page_label", *PROVENANCE)}
     row = {
         "candidate_id": candidate_id,
         "document_id": cand["document_id"],
         "passage_id": cand["passage_id"],
         "passage_hash": passage["content_hash"],
         "passage_text": passage["text"],
-        "pdf_page": page,
-        "page_label": label,
+        **where,
         "criterion_id": new_criterion,
         "criteria_version": cand["criteria_version"],
         "action": action,
@@ -250,7 +256,7 @@ def undo_decision(
     keep = [
         "candidate_id", "document_id", "passage_id", "passage_hash", "passage_text",
         "pdf_page", "page_label", "criterion_id", "criteria_version", "level",
-        "original_criterion_id", "quote",
+        "original_criterion_id", "quote", *PROVENANCE,
     ]  # fmt: skip
     row = {k: target[k] for k in keep}
     row.update(
@@ -299,18 +305,16 @@ def add_evidence(
             db, existing[0]["id"], "accept", reviewer, level, None, quote, comment
         )
     quote = _check_quote(passage, quote) if quote else passage["text"].strip()
-    page, label = quote_page(passage, quote)
+    where = quote_provenance(db, passage, quote)
     key = (passage["document_id"], passage["content_hash"], criterion)
-    default = {"criterion": criterion, "level": None, "quote": quote}
-    default.update({"pdf_page": page, "page_label": label})
+    default = {"criterion": criterion, "level": None, "quote": quote, **where}
     row = {
         "candidate_id": None,
         "document_id": passage["document_id"],
         "passage_id": passage_id,
         "passage_hash": passage["content_hash"],
         "passage_text": passage["text"],
-        "pdf_page": page,
-        "page_label": label,
+        **where,
         "criterion_id": criterion,
         "criteria_version": version,
         "action": "add",

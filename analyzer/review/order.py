@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from analyzer.scoring.verdict import verdicts  # noqa: F401  (the CLI's name for it)
+
 ORDERS = ("score", "informative")
 
 
@@ -45,16 +47,3 @@ def review_order(candidates: list[dict], order: str, positives: Counter | None =
         return (0, -informativeness(c, positives.get(c["criterion"], 0)))
 
     return sorted(candidates, key=key)
-
-
-def verdicts(candidates: list[dict]) -> dict[str, str]:
-    """Per criterion: "evidence found", "no evidence found" or "not assessed" (no model)."""
-    out: dict[str, str] = {}
-    for c in candidates:
-        if c.get("evidence") is None:
-            out.setdefault(c["criterion"], "not assessed")
-        elif c["evidence"]:
-            out[c["criterion"]] = "evidence found"
-        elif out.get(c["criterion"]) != "evidence found":
-            out[c["criterion"]] = "no evidence found"
-    return out

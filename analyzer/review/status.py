@@ -20,8 +20,8 @@ from analyzer.accounts import get_setting, set_setting
 from analyzer.candidates.quotes import citation, terms
 from analyzer.candidates.views import passage_record
 from analyzer.db.criteria import DOCUMENT_VERSION_SQL, criteria_content
-from analyzer.levels import suggest_level
-from analyzer.review.decisions import Key, effective, is_positive, key_of, state
+from analyzer.levels import candidate_level
+from analyzer.review.decisions import PROVENANCE, Key, effective, is_positive, key_of, state
 from analyzer.review.order import informativeness
 
 OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
@@ -76,6 +76,7 @@ class Item:
             "quote": src["quote"],
             "pdf_page": src["pdf_page"],
             "page_label": src["page_label"],
+            **{k: src.get(k) for k in PROVENANCE},
         }
 
 
@@ -264,31 +265,11 @@ def criterion_words(criterion: dict) -> set[str]:
     return terms(" ".join(parts + list(criterion.get("queries", ()))))
 
 
-def find_span(text: str, quote: str | None) -> tuple[int, int] | None:
-    """Where the quote sits in the text, whatever the line breaks and spacing in between."""
-    words = (quote or "").split()
-    if not words:
-        return None
-    match = re.search(r"\s+".join(re.escape(w) for w in words), text)
-    return match.span() if match else None
-
-
-def quote_boxes(page: dict | None, quote: str | None) -> list[list[float]]:
-    """Boxes of the page lines the quote is printed on (pages.lines: start, end, box)."""
-    if not page:
-        return []
-    span = find_span(page["text"] or "", quote)
-    if span is None:
-        return []
-    lines = json.loads(page["lines"] or "[]")
-    return [line[2:6] for line in lines if line[0] < span[1] and line[1] > span[0]]
-
-
-def segments(text: str, words: set[str], quote: str | None = None) -> list[list]:
-    """[text, is_quote, is_matched_word] runs covering the text, for safe highlighting."""
+def segments(text: str, words: set[str], span: tuple[int, int] | None = None) -> list[list]:
+    """[text, is_quote, is_matched_word] runs covering the text, for safe highlighting;
+    `span` is the quote's stored character span in the text."""
     n = len(text)
     in_quote = [False] * n
-    span = find_span(text, quote)
     if span:
         in_quote[span[0] : span[1]] = [True] * (span[1] - span[0])
     matched = [False] * n
@@ -371,16 +352,14 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
             [doc["id"], *(p["pdf_page"] for p in parts)],
         )
     }
-    if cand.get("level") is not None:
-        level = {
-            "level": cand["level"],
-            "reason": cand["level_reason"],
-            "cues": json.loads(cand["cues"] or "[]"),
-        }
-    else:
-        s = suggest_level(cand["quote"])
-        level = {"level": s.level, "reason": s.reason, "cues": s.cues}
+    suggestion = candidate_level(cand)
+    level = {"level": suggestion.level, "reason": suggestion.reason, "cues": suggestion.cues}
     current = st["state"]
+    span = (
+        None
+        if current.get("quote_start") is None
+        else (current["quote_start"], current["quote_end"])
+    )
     return {
         "candidate_id": cand["id"],
         "document": {
@@ -409,7 +388,7 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
         "quote": current["quote"],
         "citation": citation(current["pdf_page"], current["page_label"]),
         "passage_citation": record["citation"],
-        "segments": segments(passage["text"], criterion_words(criterion), current["quote"]),
+        "segments": segments(passage["text"], criterion_words(criterion), span),
         "pages": [
             {
                 "pdf_page": p["pdf_page"],
@@ -418,7 +397,7 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
                 "width": pages[p["pdf_page"]]["width"] if p["pdf_page"] in pages else 0,
                 "height": pages[p["pdf_page"]]["height"] if p["pdf_page"] in pages else 0,
                 "boxes": p["boxes"],
-                "quote_boxes": quote_boxes(pages.get(p["pdf_page"]), current["quote"])
+                "quote_boxes": json.loads(current.get("quote_boxes") or "[]")
                 if p["pdf_page"] == current["pdf_page"]
                 else [],
             }

@@ -11,7 +11,9 @@ from collections import defaultdict
 from sqlite_utils import Database
 
 from analyzer.db.criteria import document_criteria_version
-from analyzer.levels import suggest_level
+from analyzer.levels import candidate_level, effective_level
+from analyzer.review.decisions import effective, key_of
+from analyzer.review.status import CONFIRMED, Item, four_eyes, status
 
 EVIDENCE_ACTIONS = ("accept", "correct", "add")
 # Page flags under which the decision rules (English cue words) cannot judge a quote.
@@ -37,9 +39,8 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
     for row in db.query(sql, [doc_id, version]):
         row = dict(row)
-        if row.get("level") is None:
-            suggestion = suggest_level(row["quote"] or "")
-            row["level"], row["level_reason"] = suggestion.level, suggestion.reason
+        suggestion = candidate_level(row)
+        row["level"], row["level_reason"] = suggestion.level, suggestion.reason
         row["unreadable"] = sorted(set(json.loads(row["page_flags"] or "[]")) & UNREADABLE)
         row["probability"] = row.get("probability")
         row["threshold"] = row.get("threshold")
@@ -53,14 +54,13 @@ def effective_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
     level, quote, page) and its review status from analyzer.review, so "confirmed" means here
     what it means in the web app (with four eyes on, an accept waits for a second reviewer).
     Undo records, the decisions they revert and comments are not verdicts."""
-    from analyzer.review.decisions import effective, key_of
-    from analyzer.review.status import Item, four_eyes, status
-
     if not doc_ids:
         return []
     marks = ",".join("?" * len(doc_ids))
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    sql = f"select * from decisions where document_id in ({marks}) order by id"
+    sql = f"""select d.*, c.quote as candidate_quote, c.level as candidate_level
+        from decisions d left join candidates c on c.id = d.candidate_id
+        where d.document_id in ({marks}) order by d.id"""
     for row in db.query(sql, doc_ids):
         groups[key_of(row)].append(dict(row))
     four: dict[str, bool] = {}
@@ -92,19 +92,16 @@ def effective_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
 
 def is_confirmed_evidence(row: dict) -> bool:
     """A standing verdict that counts: confirmed by review, evidence, level above 0."""
-    from analyzer.review.status import CONFIRMED
-
     return row["review_status"] == CONFIRMED and decision_level(row) > 0
 
 
 def decision_level(row: dict) -> int:
     """The level a standing verdict gives: the reviewer's, else the quote's suggestion
     (at least 1 for an acceptance, since the reviewer called it evidence); 0 for a reject."""
-    if row["action"] == "reject":
-        return 0
-    if row.get("level") is not None:
-        return int(row["level"])
-    return max(1, suggest_level(row.get("quote") or "").level)
+    candidate = None
+    if row.get("candidate_quote") is not None:
+        candidate = {"quote": row["candidate_quote"], "level": row["candidate_level"]}
+    return effective_level(row["action"], row.get("level"), row.get("quote"), candidate)
 
 
 def page_texts(db: Database, doc_id: int) -> dict[int, str]:

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
-from analyzer.db import now
+from analyzer.db.connection import now
 from analyzer.scorecard.records import breakdown_rows, criterion_record, summary_record
 from analyzer.scorecard.scores import Scorecard
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from analyzer.db import now
+from analyzer.db.connection import now
 from analyzer.scorecard.charts import bars_svg, heatmap_svg, ranked
 from analyzer.scorecard.records import LEVEL_WORDS, breakdown_rows, structure
 from analyzer.scorecard.scores import Scorecard

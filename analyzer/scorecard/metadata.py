@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.db.connection import now
 from analyzer.scorecard.seasons import SeasonError, normalise_season, parse_date
 
 _TRUE = {"1", "true", "yes", "y", "subsidiary"}

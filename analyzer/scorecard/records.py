@@ -6,7 +6,7 @@ from analyzer.criteria.sets import CriteriaSet
 from analyzer.scorecard.rules import Breakdown
 from analyzer.scorecard.scores import CriterionScore, Scorecard
 
-LEVEL_WORDS = {0: "none", 1: "partial", 2: "full"}
+LEVEL_WORDS = {0: "none", 1: "partial", 2: "full", None: "not assessed"}
 
 
 def structure(cset: CriteriaSet) -> list[tuple[str, list[str]]]:
@@ -32,9 +32,7 @@ def criterion_record(card: Scorecard, cs: CriterionScore) -> dict:
         "subsection": c.subsection,
         "draft_level": cs.draft_level,
         "draft_confidence": None if cs.draft_confidence is None else round(cs.draft_confidence, 3),
-        "draft_confidence_note": "unknown (no trained classifier)"
-        if cs.draft_confidence is None and cs.draft_level
-        else None,
+        "draft_verdict": cs.draft_verdict,
         "draft_basis": cs.draft_basis,
         "confirmed_level": cs.confirmed_level,
         "reviewed": cs.reviewed,

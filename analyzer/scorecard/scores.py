@@ -1,12 +1,11 @@
 """Draft and confirmed scores per company and season, side by side, with their evidence.
 
-Draft: from the candidates before review. Per document, the candidates that pass are those
-whose probability reaches the classifier's threshold; without a trained classifier
-(probability null) only the top-ranked candidate passes, and only if its suggested level is
-at least ``scoring.draft.zero_shot_min_level`` (default 1) and its page is not flagged
-non-Latin, garbled or textless (the level rules read English words). The draft level is
-the highest suggested level among passing candidates of the season's eligible documents;
-its confidence is that candidate's probability, or unknown.
+Draft: from the candidates before review, judged by the one verdict rule
+(``analyzer.scoring.verdict``): the candidates that pass are those whose probability reaches
+their criterion's threshold. A criterion without a verdict (no classifier trusted with one)
+is "not assessed": its draft level is None, shown as such, never a silent level. The draft
+level is the highest suggested level (at least 1) among passing candidates of the season's
+eligible documents; its confidence is that candidate's probability.
 
 Confirmed: from standing reviewer decisions only (accept, correct, add with a level above 0,
 on eligible documents); the highest level wins. A zero in either comes with a record of
@@ -22,13 +21,22 @@ from sqlite_utils import Database
 from analyzer.candidates.quotes import citation
 from analyzer.criteria.sets import CriteriaSet, Criterion, load_criteria
 from analyzer.scorecard import data
+from analyzer.scorecard.carryover import carry_over_suggestions
 from analyzer.scorecard.eligibility import Eligibility, check
 from analyzer.scorecard.rules import Breakdown, aggregate
 from analyzer.scorecard.seasons import (
+    companies,
     documents_in_season,
     get_season,
     normalise_season,
     previous_season,
+)
+from analyzer.scoring.verdict import (
+    EVIDENCE_FOUND,
+    NOT_ASSESSED,
+    combine,
+    criterion_verdict,
+    is_evidence,
 )
 
 # Review states that are neither evidence nor rejection yet (four eyes), and what they mean.
@@ -36,7 +44,6 @@ PENDING = {
     "awaiting second review": "four eyes: accepted once, counts after a second reviewer agrees",
     "disputed": "four eyes: reviewers disagree; counts after adjudication",
 }
-DEFAULT_THRESHOLD = 0.5  # used when a probability was stored without its threshold
 BEST_SHOWN = 3  # candidates listed for a zero
 
 
@@ -75,9 +82,10 @@ class Evidence:
 @dataclass
 class CriterionScore:
     criterion: Criterion
-    draft_level: int = 0
-    draft_confidence: float | None = None  # None: unknown (no trained classifier)
+    draft_level: int | None = 0  # None: not assessed (no classifier trusted with a verdict)
+    draft_confidence: float | None = None
     draft_basis: str = "no candidate passed"
+    draft_verdict: str = NOT_ASSESSED
     confirmed_level: int = 0
     evidence: list[Evidence] = field(default_factory=list)
     searched: dict | None = None
@@ -96,7 +104,8 @@ class CriterionScore:
     def change(self, which: str) -> int | None:
         if not self.previous:
             return None
-        return getattr(self, f"{which}_level") - self.previous[f"{which}_level"]
+        now, before = getattr(self, f"{which}_level"), self.previous[f"{which}_level"]
+        return None if now is None or before is None else now - before
 
 
 @dataclass
@@ -126,30 +135,23 @@ def _doc_info(doc: dict, elig: Eligibility) -> dict:
     }
 
 
-def draft_pick(rows: list[dict], min_level: int = 1) -> tuple[dict, str] | None:
-    """The candidate that sets a document's draft level for a criterion, and why it passed."""
-    if not rows:
-        return None
-    top_rank = min(r["rank"] for r in rows)
-    passing = []
-    for r in rows:
-        p = r["probability"]
-        if p is not None:
-            t = DEFAULT_THRESHOLD if r["threshold"] is None else r["threshold"]
-            if p >= t:
-                passing.append((r, f"probability {p:.2f} reaches threshold {t:.2f}"))
-        elif r["rank"] == top_rank and r["level"] >= min_level and not r.get("unreadable"):
-            basis = (
-                f"no trained classifier: top-ranked candidate, suggested level {r['level']}"
-                f" ({r.get('level_reason') or 'decision rules'})"
-            )
-            passing.append((r, basis))
+def draft_pick(rows: list[dict]) -> tuple[dict, str] | None:
+    """The candidate that sets a document's draft level for a criterion, and why it passed.
+
+    Only candidates the verdict rule calls evidence pass; the draft level is above 0
+    exactly where the verdict is "evidence found".
+    """
+    passing = [
+        (r, f"probability {r['probability']:.2f} reaches threshold {r['threshold']:.2f}")
+        for r in rows
+        if is_evidence(r["probability"], r["threshold"])
+    ]
     if not passing:
         return None
     return max(passing, key=lambda x: (x[0]["level"], x[0]["probability"] or 0, -x[0]["rank"]))
 
 
-def shortfall(row: dict, elig: Eligibility, decision: dict | None, min_level: int = 1) -> list[str]:
+def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
     """Why a candidate did not earn points, in the words an analyst would use."""
     why = []
     if not elig.counts:
@@ -169,21 +171,15 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None, min_level: in
     else:
         why.append("not reviewed")
     p, t = row["probability"], row["threshold"]
-    below = False
-    if p is not None:
-        t = DEFAULT_THRESHOLD if t is None else t
-        if p < t:
-            why.append(f"probability {p:.2f} below threshold {t:.2f}")
-            below = True
-    elif row["rank"] != 1:
-        why.append(
-            f"ranked {row['rank']}: without a trained classifier only the top-ranked one counts"
-        )
-    elif row.get("unreadable"):
+    judged = is_evidence(p, t)
+    below = judged is False
+    if judged is None:
+        why.append("not assessed: no classifier trusted with a verdict for this criterion")
+    elif below:
+        why.append(f"probability {p:.2f} below threshold {t:.2f}")
+    if row.get("unreadable"):
         flags = ", ".join(row["unreadable"])
         why.append(f"page flagged {flags}: the level rules cannot read it")
-    elif 0 < row["level"] < min_level:
-        why.append(f"suggested level {row['level']}, below the draft minimum {min_level}")
     if row["level"] == 0 and not below:  # below threshold already says why it is level 0
         why.append(f"suggested level 0 ({row.get('level_reason') or 'no cue words'})")
     return why
@@ -272,9 +268,12 @@ def build_scorecard(
             if ev.counts:
                 cs.confirmed_level = max(cs.confirmed_level, ev.level)
         best = None
+        doc_verdicts = []
         for doc in docs:
             rows = cands[doc["id"]].get(criterion.id, [])
-            pick = draft_pick(rows, cset.scoring.zero_shot_min_level)
+            if eligibility[doc["id"]].counts:
+                doc_verdicts.append(criterion_verdict(rows))
+            pick = draft_pick(rows)
             if pick is None:
                 continue
             row, basis = pick
@@ -294,14 +293,18 @@ def build_scorecard(
                 rank_key = (row["level"], row["probability"] or 0, row["score"] or 0)
                 if best is None or rank_key > best[0]:
                     best = (rank_key, row, basis)
-        if best is not None:
+        cs.draft_verdict = combine(doc_verdicts)
+        if best is not None and cs.draft_verdict == EVIDENCE_FOUND:
             _, row, basis = best
             cs.draft_level, cs.draft_confidence, cs.draft_basis = (
-                row["level"],
+                max(1, row["level"]),
                 row["probability"],
                 basis,
             )
-        if cs.draft_level == 0 or cs.confirmed_level == 0:
+        elif cs.draft_verdict == NOT_ASSESSED:
+            cs.draft_level = None
+            cs.draft_basis = "not assessed: no classifier trusted with a verdict"
+        if not cs.draft_level or cs.confirmed_level == 0:
             cs.searched = _searched(
                 criterion, docs, doc_infos, cands, eligibility, decided, cset.scoring
             )
@@ -314,7 +317,7 @@ def build_scorecard(
         season_row=season_row,
         documents=doc_infos,
         criteria=scores,
-        draft=aggregate(cset, {c.criterion.id: c.draft_level for c in scores}),
+        draft=aggregate(cset, {c.criterion.id: c.draft_level or 0 for c in scores}),
         confirmed=aggregate(cset, {c.criterion.id: c.confirmed_level for c in scores}),
     )
     if with_previous:
@@ -334,7 +337,7 @@ def _searched(criterion, docs, doc_infos, cands, eligibility, decided, scoring) 
         elig = eligibility[doc["id"]]
         decision = decided.get((doc["id"], row["passage_hash"], criterion.id))
         ev = _evidence_from_candidate(row, doc, elig, "candidate").to_dict()
-        ev["why"] = shortfall(row, elig, decision, scoring.zero_shot_min_level)
+        ev["why"] = shortfall(row, elig, decision)
         best.append(ev)
     pages = sum(d["pages"] for d in doc_infos if d["counts"])
     counted = sum(1 for d in doc_infos if d["counts"])
@@ -356,8 +359,6 @@ def _searched(criterion, docs, doc_infos, cands, eligibility, decided, scoring) 
 
 
 def _attach_previous(db: Database, card: Scorecard) -> None:
-    from analyzer.scorecard.carryover import carry_over_suggestions
-
     prev = previous_season(db, card.company, card.season)
     if prev is None:
         return
@@ -379,8 +380,6 @@ def build_scorecards(
     db: Database, season: str, company: str | None = None, cset: CriteriaSet | None = None
 ) -> list[Scorecard]:
     """Scorecards of every company with documents in the season (or just one)."""
-    from analyzer.scorecard.seasons import companies
-
     cset = cset or load_criteria()
     names = [company] if company else companies(db, season)
     return [build_scorecard(db, season, name, cset) for name in names]

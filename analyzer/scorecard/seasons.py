@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from analyzer.db import now
+from analyzer.db.connection import now
 
 
 class SeasonError(Exception):

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import REPO_ROOT
+from analyzer.review.decisions import label_records
 from analyzer.types import Label
 
 LABELS_DIR = REPO_ROOT / "labels"
@@ -75,8 +76,6 @@ def read_labels(path: str | Path) -> list[Label]:
 
 def decision_labels(db: Database) -> list[Label]:
     """The latest reviewer decision per (passage, criterion) as labels, undone ones left out."""
-    from analyzer.review.decisions import label_records
-
     return [parse_label(r, f"decision on {r['criterion']}") for r in label_records(db)]
 
 

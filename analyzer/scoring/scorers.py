@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from analyzer.criteria.sets import CriteriaSet, Criterion
+from analyzer.scoring.model import blend_weight
 
 
 class Scorer(Protocol):
@@ -140,8 +141,6 @@ class TrainedScorer:
 
     def __init__(self, criteria: CriteriaSet, embed, model, hybrid: HybridScorer | None = None):
         """`model` is a CriteriaModel; pass `hybrid` to share one whose prototypes are embedded."""
-        from analyzer.scoring.model import blend_weight
-
         self.hybrid = hybrid or HybridScorer(criteria, embed)
         self.model = model
         self.criterion_ids = [c.id for c in criteria.criteria]

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
+from analyzer.embeddings.model import get_embedder
 from analyzer.hashes import file_sha256
 from analyzer.scoring.classifier import EvidenceClassifier
 
@@ -284,8 +285,6 @@ def evaluate_csv(csv_path: str | Path, model_dir: str | Path, embedder=None) -> 
     if not text_column:
         raise ValueError(f"{model_dir}: card.json is missing or names no text column")
     if embedder is None and model._uses_embedding():
-        from analyzer.embeddings.model import get_embedder
-
         embedder = get_embedder()
     expected = card.get("embedding_model")
     if model._uses_embedding() and expected and embedder.name != expected:

@@ -18,7 +18,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import REPO_ROOT, CriteriaSet, load_criteria
-from analyzer.db import default_db_path, open_db
+from analyzer.db.connection import default_db_path, open_db
 from analyzer.embeddings.model import EmbeddingError, get_embedder
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.scoring.evaluation import evaluate_criteria_model
@@ -139,9 +139,8 @@ def train_csv(
     if not csv_file.is_file():
         raise TrainingError(f"{csv_file}: no such file")
     try:
-        return train_from_csv(
-            csv_file, text_column, group_column, label_columns, out_dir, get_embedder(model, backend)
-        )
+        embedder = get_embedder(model, backend)
+        return train_from_csv(csv_file, text_column, group_column, label_columns, out_dir, embedder)
     except (ValueError, EmbeddingError) as exc:
         raise TrainingError(_about(csv_file, exc)) from exc
 

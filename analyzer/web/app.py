@@ -7,22 +7,21 @@ POST, one background worker for analyses and a child process for page images.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
-from sqlite_utils import Database
 
 from analyzer import accounts
 from analyzer.candidates.quotes import citation
-from analyzer.db import connect, open_db
+from analyzer.db.connection import open_db
 from analyzer.embeddings.model import Embedder
 from analyzer.review.status import segments
+from analyzer.web import auth, documents, reports, review_pages
+from analyzer.web.common import can, close_db, error, get_db, wants_json
 from analyzer.web.jobs import Worker
 from analyzer.web.model import SharedEmbedder
 from analyzer.web.render import PageRenderer
@@ -62,16 +61,14 @@ def make_app(
     db.close()
     CSRFProtect(app)
 
-    from analyzer.web import auth, documents, reports, review_pages
-
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(review_pages.bp)
     app.register_blueprint(reports.bp)
     app.before_request(_load_user)
-    app.teardown_appcontext(_close_db)
+    app.teardown_appcontext(close_db)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"can": _can, "user": g.get("user")})
+    app.context_processor(lambda: {"can": can, "user": g.get("user")})
     app.add_template_filter(highlight)
     app.add_template_global(citation)
     _error_handlers(app)
@@ -101,26 +98,6 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def get_db() -> Database:
-    """The request's database connection, opened on first use."""
-    from flask import current_app
-
-    if "db" not in g:
-        g.db = connect(current_app.config["DB_PATH"])
-    return g.db
-
-
-def _close_db(_exc) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
-
-
-def wants_json() -> bool:
-    """JSON endpoints answer errors in JSON, pages with a page."""
-    return request.path.startswith("/api/")
-
-
 def _load_user() -> ResponseReturnValue | None:
     g.user = None
     uid = session.get("uid")
@@ -135,33 +112,6 @@ def _load_user() -> ResponseReturnValue | None:
             return jsonify(error="log in first"), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return None
-
-
-def _can(permission: str) -> bool:
-    user = g.get("user")
-    return bool(user) and accounts.can(user["role"], permission)
-
-
-def requires(permission: str) -> Callable[[Callable], Callable]:
-    """Allow the view only to users whose role grants the permission."""
-
-    def wrap(view):
-        @functools.wraps(view)
-        def inner(*args, **kwargs):
-            if not _can(permission):
-                return error(403, f"your role ({g.user['role']}) may not do this")
-            return view(*args, **kwargs)
-
-        return inner
-
-    return wrap
-
-
-def error(code: int, message: str) -> ResponseReturnValue:
-    """An error the user can act on: a page, or JSON under /api/."""
-    if wants_json():
-        return jsonify(error=message), code
-    return render_template("error.html", code=code, message=message), code
 
 
 def _error_handlers(app: Flask) -> None:

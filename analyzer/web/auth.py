@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from analyzer import accounts
 from analyzer.review import status as review
-from analyzer.web.app import get_db, requires
+from analyzer.web.common import get_db, requires
 
 bp = Blueprint("auth", __name__)
 

@@ -26,7 +26,8 @@ from analyzer.embeddings.model import EmbeddingError
 from analyzer.review import decisions
 from analyzer.review import export as evidence
 from analyzer.review import status as review
-from analyzer.web.app import error, get_db, requires
+from analyzer.search import rank_passages
+from analyzer.web.common import error, get_db, requires
 from analyzer.web.jobs import UploadError, display_name, save_upload, uploads
 from analyzer.web.render import RenderError
 
@@ -146,7 +147,7 @@ def search() -> ResponseReturnValue:
     if query:
         embedder = current_app.extensions["embedder"]
         try:
-            results = evidence.search(db, embedder, query[:500], doc_id, limit=20)
+            results = rank_passages(db, embedder, query[:500], doc_id, limit=20)
         except EmbeddingError as exc:
             return error(503, f"the search model is not available: {exc}")
     version = _latest_version(db)

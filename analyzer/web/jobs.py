@@ -20,9 +20,10 @@ from typing import IO
 
 from sqlite_utils import Database
 
-from analyzer.db import now, open_db
+from analyzer.db.connection import now, open_db
 from analyzer.db.documents import document_by_sha
 from analyzer.embeddings.model import Embedder
+from analyzer.pipeline import Analyzer
 
 MAGIC = b"%PDF-"
 CHUNK = 1 << 20
@@ -159,8 +160,6 @@ class Worker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        from analyzer.pipeline import Analyzer
-
         db = open_db(self.db_path)
         analyzer, problem = None, None
         try:  # load the model and embed the criteria before the first upload arrives

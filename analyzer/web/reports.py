@@ -17,7 +17,7 @@ from analyzer.scorecard.seasons import (
     normalise_season,
     resolve_company,
 )
-from analyzer.web.app import error, get_db
+from analyzer.web.common import error, get_db
 
 bp = Blueprint("reports", __name__)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from analyzer.accounts import can
 from analyzer.db.criteria import criteria_content, criterion_names
 from analyzer.review import decisions
 from analyzer.review import status as review
-from analyzer.web.app import error, get_db, requires
+from analyzer.web.common import error, get_db, requires
 
 bp = Blueprint("review", __name__)
 
@@ -141,8 +142,6 @@ def decide(candidate_id: int) -> ResponseReturnValue:
 
 
 def _may(permission: str) -> bool:
-    from analyzer.accounts import can
-
     return can(g.user["role"], permission)
 
 

@@ -1,0 +1,289 @@
+"""``analyzer train`` and ``analyzer evaluate``: a face over analyzer.scoring.training.
+
+The training library (scikit-learn, the embedding model) is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from analyzer.cli.common import (
+    BackendOption,
+    DbOption,
+    FormatOption,
+    ModelOption,
+    TableFormat,
+    db_path,
+    err,
+    fail,
+    out,
+)
+
+LabelsOption = Annotated[
+    list[Path] | None,
+    typer.Option("--labels", help="label file(s) (default: labels/<criteria set>/*.jsonl)"),
+]
+CriteriaOption = Annotated[
+    str | None, typer.Option("--criteria", help="criteria set name or YAML file (default: ltc)")
+]
+
+
+def train(
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="train on a CSV of texts with 0/1 label columns")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="CSV: column holding the text")] = None,
+    group_column: Annotated[
+        str | None,
+        typer.Option(help="CSV: column naming the source document (folds never split one)"),
+    ] = None,
+    label_columns: Annotated[
+        str | None,
+        typer.Option(help="CSV: comma-separated label columns (default: every 0/1 column)"),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="model folder (default for labels: models/SET-VERSION-TIME)"),
+    ] = None,
+    labels: LabelsOption = None,
+    criteria: CriteriaOption = None,
+    evaluate_first: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate/--no-evaluate", help="cross-validate first and put the figures on the card"
+        ),
+    ] = True,
+    db: DbOption = None,
+    model: ModelOption = None,
+    backend: BackendOption = None,
+) -> None:
+    """Train evidence classifiers on the labels and reviewer decisions, or on a CSV.
+
+    By default: labels/<set>/*.jsonl plus every reviewer decision in the database, saved
+    under models/ with a card. With --csv: any labelled sentence set (text plus 0/1 columns).
+    """
+    if csv_file is not None:
+        _train_csv(csv_file, text_column, group_column, label_columns, out_dir, model, backend)
+        return
+    from analyzer.embeddings.model import EmbeddingError
+    from analyzer.scoring import training
+    from analyzer.scoring.labels import LabelError
+
+    data = _training_data(labels, criteria, db, model, backend)
+    try:
+        metrics = None
+        if evaluate_first:
+            err.print("cross-validating, 5 folds grouped by report (a minute or two) ...")
+            metrics = training.cross_validate(data)
+        err.print(f"fitting classifiers on {len(data.labels)} labels ...")
+        trained = training.train(data, metrics)
+        target = training.save(trained, data.criteria, out_dir)
+    except (ValueError, LabelError, EmbeddingError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot save the model: {exc.strerror or exc} ({exc.filename or out_dir})")
+    counts = trained.card["training_data"]
+    out.print(
+        f"wrote {target}: classifiers for {len(trained.trained_criteria)} of "
+        f"{len(data.criteria.criteria)} criteria from {counts['labels']} labels "
+        f"({counts['labelled_by'].get('reviewer', 0)} from reviewer decisions, each replacing "
+        "any shipped label on the same passage and criterion), "
+        f"criteria version {data.criteria.version}",
+        highlight=False,
+        markup=False,
+    )
+    if metrics:
+        _print_overall(metrics)
+
+
+def evaluate(
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="held-out CSV with the model's columns")
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", help="CSV: folder written by analyzer train --csv")
+    ] = None,
+    labels: LabelsOption = None,
+    criteria: CriteriaOption = None,
+    format: FormatOption = TableFormat.table,
+    db: DbOption = None,
+    backend: BackendOption = None,
+) -> None:
+    """Cross-validated quality of the classifiers, beside a TF-IDF baseline.
+
+    By default, on the criteria set's labels with folds grouped by report: classifier
+    P/R/F1, hit@5 and MRR of the first true evidence, balanced accuracy of evidence / none
+    per report. With --csv and --model: a CSV-trained model's P/R/F1 on a held-out CSV.
+    """
+    if csv_file is not None or model_dir is not None:
+        _evaluate_csv(csv_file, model_dir, format, backend)
+        return
+    from analyzer.embeddings.model import EmbeddingError
+    from analyzer.scoring import training
+    from analyzer.scoring.labels import LabelError
+
+    data = _training_data(labels, criteria, db, None, backend)
+    err.print(
+        f"cross-validating on {len(data.labels)} labels, 5 folds grouped by report "
+        "(a minute or two) ..."
+    )
+    try:
+        metrics = training.cross_validate(data)
+    except (ValueError, LabelError, EmbeddingError) as exc:
+        fail(str(exc))
+    if format is TableFormat.json:
+        print(json.dumps(metrics, indent=2))
+        return
+    _print_overall(metrics)
+    _print_per_criterion(metrics)
+
+
+def _training_data(labels, criteria, db, model, backend):
+    """The run's data, or one line saying why there is none."""
+    from analyzer.criteria.sets import CriteriaError
+    from analyzer.db.connection import StoreError
+    from analyzer.scoring import training
+    from analyzer.scoring.labels import LabelError
+
+    try:
+        data = training.training_data(labels, criteria, db_path(db), model, backend)
+    except (CriteriaError, LabelError, StoreError, training.TrainingError) as exc:
+        fail(str(exc))
+    if data.db is None:
+        err.print(
+            f"note: no database at {data.db_path}; training on the label quotes alone "
+            "(analyse the labelled reports first for passage texts, background passages, "
+            "reviewer decisions and retrieval figures)",
+            highlight=False,
+            markup=False,
+        )
+    return data
+
+
+def _train_csv(csv_file, text_column, group_column, label_columns, out_dir, model, backend):
+    from analyzer.scoring import training
+
+    missing = [
+        name
+        for name, value in (
+            ("--text-column", text_column),
+            ("--group-column", group_column),
+            ("--out", out_dir),
+        )
+        if not value
+    ]
+    if missing:
+        fail(f"training on a CSV needs {', '.join(missing)}")
+    columns = [c.strip() for c in label_columns.split(",") if c.strip()] if label_columns else None
+    try:
+        card = training.train_csv(
+            csv_file, text_column, group_column, columns, out_dir, model, backend
+        )
+    except training.TrainingError as exc:
+        fail(str(exc))
+    cv = card.get("cross_validation") or {}
+    line = f"wrote {out_dir}: {len(card.get('labels', []))} labels"
+    if cv.get("metrics"):
+        line += (
+            f"; {cv['method']}: macro F1 {cv['metrics']['macro_f1']:.3f} "
+            f"(TF-IDF baseline {cv['baseline_metrics']['macro_f1']:.3f})"
+        )
+    out.print(line, highlight=False, markup=False)
+
+
+def _evaluate_csv(csv_file, model_dir, format, backend) -> None:
+    from analyzer.scoring import training
+
+    if csv_file is None or model_dir is None:
+        fail("evaluating on a CSV needs both --csv and --model")
+    try:
+        report = training.evaluate_csv_model(csv_file, model_dir, backend)
+    except training.TrainingError as exc:
+        fail(str(exc))
+    if format is TableFormat.json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table("label", "precision", "recall", "F1", "support")
+    for name, m in report["labels"].items():
+        table.add_row(
+            name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])
+        )
+    table.add_row("macro", "", "", f"{report['macro_f1']:.3f}", "")
+    out.print(table)
+
+
+def _fmt(x, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _print_overall(metrics: dict) -> None:
+    o = metrics["overall"]
+    table = Table(
+        "",
+        "model",
+        "TF-IDF + LR baseline",
+        "zero-shot (untrained)",
+        title=f"grouped {metrics['folds']}-fold cross-validation by report",
+    )
+    c = o["classification"]
+    table.add_row(
+        "passage F1 (macro over criteria)",
+        f"{_fmt(c['model']['f1'])} ({_fmt(c['model']['macro_f1'])})",
+        f"{_fmt(c['baseline']['f1'])} ({_fmt(c['baseline']['macro_f1'])})",
+        "-",
+    )
+    r = o["retrieval"]
+    for key, name in (("hit_at_5", "hit@5"), ("mrr", "MRR of first evidence")):
+        table.add_row(name, *(_fmt(r[m][key]) for m in ("model", "baseline", "zero_shot")))
+    d = o["detection"]
+    table.add_row(
+        "evidence / none per report: balanced accuracy",
+        _fmt(d["model"]["balanced_accuracy"]),
+        _fmt(d["baseline"]["balanced_accuracy"]),
+        "-",
+    )
+    out.print(table)
+
+
+def _print_per_criterion(metrics: dict) -> None:
+    retrieval = metrics.get("retrieval_available")
+    table = Table(
+        title="per criterion, model vs TF-IDF baseline on the same folds",
+        caption="base: the baseline; BA: balanced accuracy of evidence / none per report",
+    )
+    table.add_column("criterion", no_wrap=True)
+    for name in ("pos", "neg", "F1", "base"):
+        table.add_column(name, no_wrap=True)
+    if retrieval:
+        for name in ("hit@5", "base", "MRR", "base", "BA"):
+            table.add_column(name, no_wrap=True)
+    for cid, m in metrics["per_criterion"].items():
+        row = [
+            cid,
+            str(m["positives"]),
+            str(m["negatives"]),
+            _fmt(m.get("model", {}).get("f1")),
+            _fmt(m.get("baseline", {}).get("f1")),
+        ]
+        if retrieval:
+            ret = m.get("retrieval", {})
+            row += [
+                _fmt(ret.get("model", {}).get("hit_at_5")),
+                _fmt(ret.get("baseline", {}).get("hit_at_5")),
+                _fmt(ret.get("model", {}).get("mrr")),
+                _fmt(ret.get("baseline", {}).get("mrr")),
+                _fmt(m.get("detection_model", {}).get("balanced_accuracy")),
+            ]
+        table.add_row(*row)
+    out.print(table)
+    if not retrieval:
+        out.print(
+            "Retrieval and detection figures need the labelled reports analysed in the "
+            "database (--db).",
+            highlight=False,
+        )

@@ -1,0 +1,79 @@
+"""Opening the database: one SQLite file, its schema brought up to date by the migrations,
+with transactions that take the write lock when they begin."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from analyzer.db.migrations import migrations
+
+DEFAULT_DB = "analyzer.db"
+
+
+class StoreError(Exception):
+    """The database cannot be opened or a document cannot be found."""
+
+
+class AnalyzerDatabase(Database):
+    """A sqlite-utils Database whose transactions take the write lock when they begin.
+
+    With a plain BEGIN, a transaction that reads and then writes fails at once with
+    "database is locked" if another connection (the web app's analysis worker, a second
+    CLI) committed in between; BEGIN IMMEDIATE waits for the lock instead (busy_timeout).
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        if self.conn.in_transaction:  # nested: a savepoint, as sqlite-utils does
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+
+def connect(path: str | Path) -> AnalyzerDatabase:
+    """A connection with foreign keys on that waits up to 10 s for another writer."""
+    db = AnalyzerDatabase(path)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 10000")
+    return db
+
+
+def default_db_path() -> str:
+    return os.environ.get("ANALYZER_DB") or DEFAULT_DB
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def open_db(path: str | Path | None = None) -> Database:
+    """Open (creating if needed) the database and bring its schema up to date."""
+    path = Path(path or default_db_path())
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder, not a database file")
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise StoreError(f"{path}: not an SQLite database")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = connect(path)
+        migrations.apply(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open database ({exc})") from None
+    return db
