@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from analyzer.candidates.views import candidates as candidate_records
 from analyzer.criteria.sets import load_criteria
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.review.decisions import record_decision
@@ -25,6 +26,7 @@ from analyzer.scoring.model import (
     find_model,
     train_criteria_model,
 )
+from analyzer.scoring.verdict import NOT_ASSESSED, is_evidence, verdicts
 from tests.conftest import REPO, run_cli
 
 SEED = label_files("ltc")
@@ -167,18 +169,30 @@ def test_pipeline_uses_the_newest_matching_model(analysed, tmp_path, monkeypatch
     rows = list(db["candidates"].rows)
     trained = set(CriteriaModel.load(models / "new").trained_criteria)
     assert trained == FEW
+    positives = CriteriaModel.load(models / "new").positives
+    seen: dict[bool, set[str]] = {True: set(), False: set()}
     for row in rows:
         if row["criterion_id"] in trained:
             assert row["scorer"].startswith("trained+zero-shot+tfidf")
-            assert 0 <= row["probability"] <= 1
-            # A verdict (a threshold) only where the classifier saw enough positives.
+            assert row["probability"] is not None
+            # A verdict (a threshold) only where the classifier saw 5 or more positives.
             trusted = "too few labels" not in row["scorer"]
+            assert trusted == (positives(row["criterion_id"]) >= 5), row["criterion_id"]
             assert (row["threshold"] is not None) == trusted
+            seen[trusted].add(row["criterion_id"])
         else:
             assert row["scorer"] == "zero-shot+tfidf" and row["probability"] is None
         assert row["level"] in (0, 1, 2)
-        if row["probability"] is not None and row["probability"] < row["threshold"]:
+        if is_evidence(row["probability"], row["threshold"]) is False:
             assert row["level"] == 0 and "threshold" in row["level_reason"]
+    # Both paths are taken: criteria trusted with a verdict and criteria with too few labels,
+    # which the one verdict rule calls "not assessed" for the CLI and the scorecard alike.
+    assert seen[True] and seen[False], seen
+    found = verdicts(candidate_records(db, "1"))
+    assert {found[c] for c in seen[False]} == {NOT_ASSESSED}
+    assert NOT_ASSESSED not in {found[c] for c in seen[True]}
+    probabilities = {r["probability"] for r in rows if r["criterion_id"] in trained}
+    assert len(probabilities) > len(trained), "the classifiers tell passages apart"
 
 
 def test_evaluation_without_a_database_reports_classification_only(embedder):
@@ -189,7 +203,9 @@ def test_evaluation_without_a_database_reports_classification_only(embedder):
     model = result["overall"]["classification"]["model"]
     base = result["overall"]["classification"]["baseline"]
     assert model["support"] == base["support"] == sum(x.evidence for x in labels)
-    assert 0 <= model["f1"] <= 1 and result["overall"]["retrieval"]["model"]["pairs"] == 0
+    p, r = model["precision"], model["recall"]
+    assert model["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0, abs=1e-3)
+    assert result["overall"]["retrieval"]["model"]["pairs"] == 0
 
 
 # -- the CLI ------------------------------------------------------------------------------------

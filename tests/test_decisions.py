@@ -108,3 +108,34 @@ def test_a_plain_accept_agrees_with_the_level_already_given(analysed):
     record_decision(db, cand["id"], "accept", "ana", level=2)
     record_decision(db, cand["id"], "accept", "ben")  # no level: ben agrees with ana
     assert [r["level"] for r in history(db, cand["id"])] == [2, 2]
+
+
+def test_an_accept_with_an_edited_quote_has_one_level_in_exports_and_scorecards(analysed):
+    """Regression (issue 9): an accept with an edited quote and no level was level 2 in
+    export-evidence (the candidate's stored level) and 1 in the scorecard (the new quote
+    re-scored). Both now ask analyzer.levels.effective_level: the edited quote is judged."""
+    from analyzer.levels import suggest_level
+    from analyzer.review.export import confirmed
+    from analyzer.scorecard.data import decision_level, effective_decisions
+
+    db, result = analysed
+    chosen = None
+    for cand in db["candidates"].rows_where("level > 0", order_by="id"):
+        passage = db["passages"].get(cand["passage_id"])
+        for line in passage["text"].split("\n"):
+            line = line.strip()
+            level = max(1, suggest_level(line).level)
+            if len(line) > 30 and line != cand["quote"] and level != cand["level"]:
+                chosen = (cand, line)
+                break
+        if chosen:
+            break
+    assert chosen, "the sample has a candidate whose passage holds a differently-levelled line"
+    cand, line = chosen
+    record_decision(db, cand["id"], "accept", "ana", quote=line)
+    expected = max(1, suggest_level(line).level)
+    assert expected != cand["level"]
+    exported = [r for r in confirmed(db, result.doc_id) if r["candidate_id"] == cand["id"]]
+    assert [r["level"] for r in exported] == [expected]
+    rows = [r for r in effective_decisions(db, [result.doc_id]) if r["candidate_id"] == cand["id"]]
+    assert [decision_level(r) for r in rows] == [expected]

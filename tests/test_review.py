@@ -92,8 +92,13 @@ def test_a_missed_passage_is_added_from_search_and_exported(db, embedder, tmp_pa
     assert hits and "association" in hits[0]["text"]
     decision = add_evidence(db, hits[0]["passage_id"], "hr-lab-01", "ana", level=1)
     row = db["decisions"].get(decision)
-    if row["action"] == "add":  # not already a candidate for that criterion
-        assert row["candidate_id"] is None
+    already = db["candidates"].count_where(
+        "passage_id = ? and criterion_id = 'HR-LAB-01'", [hits[0]["passage_id"]]
+    )
+    # A passage already a candidate for the criterion is accepted; any other one is added.
+    assert (row["action"], row["candidate_id"] is None) == (
+        ("accept", False) if already else ("add", True)
+    )
     rows = evidence.confirmed(db, company="acme")
     assert [(r["criterion"], r["level"], r["reviewers"]) for r in rows] == [
         ("HR-LAB-01", 1, ["ana"])

@@ -213,8 +213,6 @@ def test_undone_decisions_are_absent_and_unknown_actions_are_skipped(seasons_db)
     db, _ = seasons_db
     doc = doc_of(db, "2025")
     cand = candidate(db, doc["id"], "FF-ST-01")
-    if "reverts_id" not in db["decisions"].columns_dict:  # another change adds it
-        db["decisions"].add_column("reverts_id", int)
     accepted = record_decision(db, cand["id"], "accept", "ana", level=2)
     base = db["decisions"].get(accepted)
     db["decisions"].insert({**base, "id": None, "action": "undo", "reverts_id": accepted})

@@ -286,7 +286,7 @@ def passages(
         if format is PassageFormat.jsonl:
             print(json.dumps(r, ensure_ascii=False))
         else:
-            out.print(f"[bold]#{r['passage_id']}[/bold] {r['citation']}", highlight=False)
+            out.print(Text.assemble((f"#{r['passage_id']}", "bold"), " ", r["citation"]))
             out.print(r["text"], highlight=False, markup=False)
             out.print()
 
@@ -301,16 +301,16 @@ def search(
     db: DbOption = None,
 ) -> None:
     """Rank stored passages by meaning against free text."""
-    from analyzer.candidates import views
     from analyzer.db.connection import StoreError
     from analyzer.embeddings.model import EmbeddingError
+    from analyzer.search import search as rank
 
     if not query.strip():
         fail("the search text is empty")
     if limit < 1:
         fail("--limit must be at least 1")
     try:
-        rows = views.search(open_database(db, must_exist=True), query, doc, limit, model, backend)
+        rows = rank(open_database(db, must_exist=True), query, doc, limit, model, backend)
     except (StoreError, EmbeddingError) as exc:
         fail(str(exc))
     if format is TableFormat.json:

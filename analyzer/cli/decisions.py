@@ -66,7 +66,7 @@ def undo(
         undo_id = undo_decision(open_database(db, must_exist=True), decision_id, reviewer)
     except DecisionError as exc:
         fail(str(exc))
-    out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False)
+    out.print(f"decision {undo_id}: undo of decision {decision_id}", highlight=False, markup=False)
 
 
 def export_labels(

@@ -89,7 +89,9 @@ def season_add(
     except SeasonError as exc:
         fail(str(exc))
     window = f", window from {row['window_start']}" if row["window_start"] else ""
-    out.print(f"season {row['season']}: cut-off {row['cutoff']}{window}", highlight=False)
+    out.print(
+        f"season {row['season']}: cut-off {row['cutoff']}{window}", highlight=False, markup=False
+    )
 
 
 @season_app.command("list")
@@ -146,6 +148,7 @@ def document_set(
         f"season {document_season(row) or '-'}, published {row['publication_date'] or '-'}, "
         f"{'subsidiary only' if row['subsidiary_only'] else 'group'}",
         highlight=False,
+        markup=False,
     )
 
 
@@ -171,6 +174,6 @@ def document_import(
         updated, missing = import_metadata(open_database(db, must_exist=True), csv_file, season)
     except SeasonError as exc:
         fail(str(exc))
-    out.print(f"updated {len(updated)} document(s) from {csv_file}", highlight=False)
+    out.print(f"updated {len(updated)} document(s) from {csv_file}", highlight=False, markup=False)
     if missing:
-        err.print(f"not analysed yet, skipped: {', '.join(missing)}", highlight=False)
+        err.print(f"not analysed yet, skipped: {', '.join(missing)}", highlight=False, markup=False)

@@ -50,7 +50,7 @@ def add(
         accounts.add_user(database, username, _password(password_stdin), role)
     except accounts.AccountError as exc:
         fail(str(exc))
-    out.print(f"user {username} created ({role})", highlight=False)
+    out.print(f"user {username} created ({role})", highlight=False, markup=False)
 
 
 @users_app.command("list")
@@ -91,7 +91,7 @@ def set_user(
             accounts.set_password(database, username, _password(True))
     except accounts.AccountError as exc:
         fail(str(exc))
-    out.print(f"user {username} updated", highlight=False)
+    out.print(f"user {username} updated", highlight=False, markup=False)
 
 
 def serve(
@@ -121,11 +121,16 @@ def serve(
             f"no users yet: create the first with: "
             f"analyzer users add NAME --role admin --db {path}",
             highlight=False,
+            markup=False,
         )
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="analyzer")
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
     app.extensions["worker"].start()  # loads the model now, not on the first upload
-    out.print(f"analyzer review app on http://{host}:{port}/ (database {path})", highlight=False)
+    out.print(
+        f"analyzer review app on http://{host}:{port}/ (database {path})",
+        highlight=False,
+        markup=False,
+    )
     server.run()

@@ -37,3 +37,7 @@ def candidate_rows(
         where {where} order by c.criterion_id, c.rank
     """
     return [dict(r) for r in db.query(sql, params)]
+
+
+def count_candidates(db: Database, doc_id: int) -> int:
+    return db["candidates"].count_where("document_id = ?", [doc_id])

@@ -109,3 +109,7 @@ def update_document(db: Database, doc_id: int, values: dict[str, Any]) -> None:
     """Change what is said about a document (company, year, type, season, dates)."""
     if values:
         db["documents"].update(doc_id, {**values, "updated_at": now()})
+
+
+def get_document(db: Database, doc_id: int) -> dict:
+    return db["documents"].get(doc_id)

@@ -22,7 +22,7 @@ from analyzer.candidates.views import passage_record
 from analyzer.db.criteria import DOCUMENT_VERSION_SQL, criteria_content
 from analyzer.levels import candidate_level
 from analyzer.review.decisions import PROVENANCE, Key, effective, is_positive, key_of, state
-from analyzer.review.order import informativeness
+from analyzer.review.order import order_key
 
 OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
     "open",
@@ -32,8 +32,6 @@ OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
     "disputed",
 )
 DONE = (CONFIRMED, REJECTED)
-# "most informative" is analyzer.active's uncertainty sampling (probability near the model's
-# threshold, criteria with little confirmed evidence first), so the CLI and the web agree.
 ORDERS = {"score": "highest score first", "informative": "most informative first"}
 
 
@@ -192,25 +190,22 @@ def queue(
         and needs(user, st)
     ]
 
-    def by_score(item: Item) -> tuple:
-        c = item.candidate
-        return (-(c["score"] or 0.0), c["rank"], c["criterion_id"], c["id"])
+    positives = confirmed_counts(everything)
 
-    # Confirmed evidence per criterion: a criterion with few labels gains most from a decision.
-    positives = Counter(item.key[2] for item, st in everything if st["status"] == CONFIRMED)
+    def key(pair: tuple[Item, dict]) -> tuple:
+        return (*order_key(pair[0].candidate, order, positives), pair[0].candidate["id"])
 
-    def informative(item: Item) -> tuple:
-        c = item.candidate
-        if c.get("probability") is None:  # no trained model yet: the scorer's order
-            return (1, *by_score(item))
-        threshold = 0.5 if c.get("threshold") is None else c["threshold"]
-        gain = informativeness(
-            {"probability": c["probability"], "threshold": threshold}, positives[item.key[2]]
-        )
-        return (0, -gain, *by_score(item))
+    return [item.candidate["id"] for item, _ in sorted(chosen, key=key)]
 
-    key = informative if order == "informative" else by_score
-    return [item.candidate["id"] for item, _ in sorted(chosen, key=lambda pair: key(pair[0]))]
+
+def confirmed_counts(pairs: list[tuple[Item, dict]]) -> Counter:
+    """Confirmed evidence per criterion: a criterion with little gains most from a decision."""
+    return Counter(item.key[2] for item, st in pairs if st["status"] == CONFIRMED)
+
+
+def confirmed_evidence_counts(db: Database) -> Counter:
+    """Confirmed evidence per criterion across the database (for the informative order)."""
+    return confirmed_counts(statuses(db, items(db)))
 
 
 def progress(db: Database, doc_id: int | None = None, company: str | None = None) -> dict:

@@ -20,8 +20,17 @@ from typing import IO
 
 from sqlite_utils import Database
 
+from analyzer.db.candidates import count_candidates
 from analyzer.db.connection import now, open_db
-from analyzer.db.documents import document_by_sha
+from analyzer.db.documents import document_by_sha, get_document, update_document
+from analyzer.db.uploads import (
+    get_upload,
+    insert_upload,
+    recent_uploads,
+    requeue_unfinished,
+    unfinished_upload,
+    update_upload,
+)
 from analyzer.embeddings.model import Embedder
 from analyzer.pipeline import Analyzer
 
@@ -89,9 +98,9 @@ def save_upload(
         "created_at": stamp,
         "updated_at": stamp,
     }
-    active = list(db["uploads"].rows_where("sha256 = ? and status in ('queued', 'running')", [sha]))
+    active = unfinished_upload(db, sha)
     if active:
-        return active[0], False
+        return active, False
     existing = document_by_sha(db, sha)
     if existing:
         row.update(
@@ -100,29 +109,25 @@ def save_upload(
             document_id=existing["id"],
             pages=existing["page_count"],
         )
-        row["candidates"] = db["candidates"].count_where("document_id = ?", [existing["id"]])
+        row["candidates"] = count_candidates(db, existing["id"])
         _fill_missing_meta(db, existing, row)
         if not Path(existing["path"] or "").is_file():  # analysed elsewhere: page images need it
-            db["documents"].update(existing["id"], {"path": row["stored_path"]})
-        with db.atomic():
-            row["id"] = db["uploads"].insert(row).last_pk
+            update_document(db, existing["id"], {"path": row["stored_path"]})
+        row["id"] = insert_upload(db, row)
         return row, False
     row.update(status="queued", stage="waiting", done=0, total=0)
-    with db.atomic():
-        row["id"] = db["uploads"].insert(row).last_pk
+    row["id"] = insert_upload(db, row)
     return row, True
 
 
 def _fill_missing_meta(db: Database, doc: dict, row: dict) -> None:
     update = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row[k] and not doc[k]}
-    if update:
-        db["documents"].update(doc["id"], {**update, "updated_at": now()})
+    update_document(db, doc["id"], update)
 
 
 def uploads(db: Database, limit: int = 50) -> list[dict]:
     """Recent uploads, newest first, without the server-side path."""
-    rows = db["uploads"].rows_where(order_by="id desc", limit=limit)
-    return [{k: v for k, v in r.items() if k != "stored_path"} for r in rows]
+    return [{k: v for k, v in r.items() if k != "stored_path"} for r in recent_uploads(db, limit)]
 
 
 class Worker:
@@ -149,9 +154,8 @@ class Worker:
 
     def resume(self, db: Database) -> None:
         """Queue again what a stopped server left queued or running."""
-        for row in db["uploads"].rows_where("status in ('queued', 'running')", order_by="id"):
-            db["uploads"].update(row["id"], {"status": "queued", "stage": "waiting"})
-            self.submit(row["id"])
+        for upload_id in requeue_unfinished(db):
+            self.submit(upload_id)
 
     def stop(self, timeout: float = 5) -> None:
         """Let the thread finish its current upload and end."""
@@ -174,13 +178,13 @@ class Worker:
             except Exception as exc:  # the worker must outlive one bad upload
                 # Even a failed status write must not end the worker.
                 with contextlib.suppress(Exception):
-                    _update(
+                    update_upload(
                         db, upload_id, status="failed", stage="failed", error=str(exc) or repr(exc)
                     )
 
     def _analyse(self, db: Database, analyzer, upload_id: int) -> None:
-        row = db["uploads"].get(upload_id)
-        _update(db, upload_id, status="running", stage="parsing")
+        row = get_upload(db, upload_id)
+        update_upload(db, upload_id, status="running", stage="parsing")
 
         def progress(stage: str, done: int, total: int) -> None:
             fields = {"stage": stage, "done": done, "total": total}
@@ -188,17 +192,17 @@ class Worker:
                 fields["pages"] = total
             if stage == "embed":
                 fields["embedded"] = done
-            _update(db, upload_id, **fields)
+            update_upload(db, upload_id, **fields)
 
         meta = {k: row[k] for k in ("company", "fiscal_year", "report_type")}
         result = analyzer.analyze(row["stored_path"], meta, progress)
         if result.error:
-            _update(db, upload_id, status="failed", stage="failed", error=result.error)
+            update_upload(db, upload_id, status="failed", stage="failed", error=result.error)
             return
-        doc = db["documents"].get(result.doc_id)
+        doc = get_document(db, result.doc_id)
         if doc["file_name"] == Path(row["stored_path"]).name:
-            db["documents"].update(result.doc_id, {"file_name": row["file_name"]})
-        _update(
+            update_document(db, result.doc_id, {"file_name": row["file_name"]})
+        update_upload(
             db,
             upload_id,
             status="done",
@@ -211,6 +215,3 @@ class Worker:
         )
 
 
-def _update(db: Database, upload_id: int, **fields) -> None:
-    with db.atomic():
-        db["uploads"].update(upload_id, {**fields, "updated_at": now()})
