@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
+from analyzer.db import accounts as store
 from analyzer.db.connection import now
 
 ROLES = ("analyst", "reviewer", "admin")
@@ -40,22 +41,17 @@ def can(role: str | None, permission: str) -> bool:
 
 def get_user(db: Database, username: str) -> dict | None:
     """A user by name, case-insensitively, or None."""
-    rows = list(db["users"].rows_where("lower(username) = lower(?)", [username]))
-    return rows[0] if rows else None
+    return store.user_by_name(db, username)
 
 
 def user_by_id(db: Database, user_id: int) -> dict | None:
     """A user by id (as kept in the session), or None."""
-    rows = list(db["users"].rows_where("id = ?", [user_id]))
-    return rows[0] if rows else None
+    return store.user_by_id(db, user_id)
 
 
 def list_users(db: Database) -> list[dict]:
     """All users without their password hashes."""
-    return [
-        {k: v for k, v in row.items() if k != "password_hash"}
-        for row in db["users"].rows_where(order_by="username")
-    ]
+    return [{k: v for k, v in row.items() if k != "password_hash"} for row in store.all_users(db)]
 
 
 def _check_role(role: str) -> None:
@@ -87,7 +83,7 @@ def add_user(db: Database, username: str, password: str, role: str) -> int:
         "disabled": 0,
     }
     with db.atomic():
-        return db["users"].insert(row).last_pk
+        return store.insert_user(db, row)
 
 
 def authenticate(db: Database, username: str, password: str) -> dict:
@@ -102,7 +98,7 @@ def authenticate(db: Database, username: str, password: str) -> dict:
     if user["disabled"]:
         raise AccountError("this account is disabled")
     if _hasher.check_needs_rehash(user["password_hash"]):
-        db["users"].update(user["id"], {"password_hash": _hasher.hash(password)})
+        store.update_user(db, user["id"], {"password_hash": _hasher.hash(password)})
     return user
 
 
@@ -119,7 +115,7 @@ def set_role(db: Database, username: str, role: str) -> None:
     user = _require(db, username)
     if user["role"] == "admin" and role != "admin":
         _keep_an_admin(db, user["id"])
-    db["users"].update(user["id"], {"role": role})
+    store.update_user(db, user["id"], {"role": role})
 
 
 def set_disabled(db: Database, username: str, disabled: bool) -> None:
@@ -127,31 +123,29 @@ def set_disabled(db: Database, username: str, disabled: bool) -> None:
     user = _require(db, username)
     if disabled and user["role"] == "admin":
         _keep_an_admin(db, user["id"])
-    db["users"].update(user["id"], {"disabled": int(disabled)})
+    store.update_user(db, user["id"], {"disabled": int(disabled)})
 
 
 def set_password(db: Database, username: str, password: str) -> None:
     """Replace a user's password (hashed with argon2)."""
     _check_password(password)
     user = _require(db, username)
-    db["users"].update(user["id"], {"password_hash": _hasher.hash(password)})
+    store.update_user(db, user["id"], {"password_hash": _hasher.hash(password)})
 
 
 def _keep_an_admin(db: Database, leaving_id: int) -> None:
-    others = db["users"].count_where("role = 'admin' and not disabled and id != ?", [leaving_id])
-    if not others:
+    if not store.other_active_admins(db, leaving_id):
         raise AccountError("this is the last active admin; make another admin first")
 
 
 def get_setting(db: Database, key: str) -> str | None:
     """A value from the settings table, or None."""
-    rows = list(db["settings"].rows_where("key = ?", [key]))
-    return rows[0]["value"] if rows else None
+    return store.get_setting(db, key)
 
 
 def set_setting(db: Database, key: str, value: str) -> None:
     """Store a value in the settings table."""
-    db["settings"].upsert({"key": key, "value": value, "updated_at": now()}, pk="key")
+    store.set_setting(db, key, value)
 
 
 def secret_key(db: Database) -> str:
@@ -159,9 +153,6 @@ def secret_key(db: Database) -> str:
     key = get_setting(db, "secret_key")
     if key is None:
         with db.atomic():
-            db["settings"].insert(
-                {"key": "secret_key", "value": secrets.token_hex(32), "updated_at": now()},
-                ignore=True,
-            )
+            store.add_setting(db, "secret_key", secrets.token_hex(32))
         key = get_setting(db, "secret_key")
     return key

@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 from analyzer.criteria.sets import REPO_ROOT, load_criteria  # noqa: E402
-from analyzer.db import open_db  # noqa: E402
+from analyzer.db.connection import open_db  # noqa: E402
 from analyzer.pipeline import Analyzer, Settings  # noqa: E402
 from analyzer.scoring.evaluation import evaluate_criteria_model  # noqa: E402
 from analyzer.scoring.labels import label_files, load_training_labels  # noqa: E402

@@ -25,7 +25,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
-from analyzer.db import open_db  # noqa: E402
+from analyzer.db.connection import open_db  # noqa: E402
 from analyzer.embeddings.model import get_embedder  # noqa: E402
 from analyzer.passages import split_passages  # noqa: E402
 from analyzer.pipeline import Analyzer, Settings  # noqa: E402

@@ -119,6 +119,11 @@ def test_candidates_for_one_criterion_cite_printed_and_pdf_page(analysed):
     by_score = json.loads(invoke("candidates", "1", "--order", "score", "-f", "json", db=db).stdout)
     scores = [r["score"] for r in by_score]
     assert len(by_score) == 200 and scores == sorted(scores, reverse=True)
+    informative = invoke("candidates", "1", "--order", "informative", "-f", "json", db=db)
+    assert informative.returncode == 0, informative.stderr
+    rows = json.loads(informative.stdout)
+    assert sorted(r["candidate_id"] for r in rows) == sorted(r["candidate_id"] for r in by_score)
+    assert {"probability", "level", "scorer", "criterion_verdict", "cues"} <= set(rows[0])
     proc = invoke("candidates", "1", "--top", "0", db=db)
     assert proc.returncode == 1 and "--top must be at least 1" in proc.stderr
 

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 from analyzer.candidates.quotes import citation
 from analyzer.db.candidates import candidate_rows
 from analyzer.db.criteria import criterion_names
-from analyzer.db.documents import find_document
+from analyzer.db.documents import all_documents, find_document
+from analyzer.db.passages import passage_rows
 from analyzer.levels import candidate_level
 from analyzer.scoring.verdict import is_evidence
 
@@ -53,7 +54,7 @@ def document_record(row: dict) -> dict:
 
 
 def documents(db: Database) -> list[dict]:
-    return [document_record(r) for r in db["documents"].rows_where(order_by="id")]
+    return [document_record(r) for r in all_documents(db)]
 
 
 def passage_record(doc_id: int, passage_id: int, text: str, parts: list[dict]) -> dict:
@@ -73,7 +74,7 @@ def passage_record(doc_id: int, passage_id: int, text: str, parts: list[dict]) -
 
 def passages(db: Database, ref: str) -> list[dict]:
     doc = find_document(db, ref)
-    rows = db["passages"].rows_where("document_id = ?", [doc["id"]], order_by="seq")
+    rows = passage_rows(db, doc["id"])
     return [passage_record(doc["id"], r["id"], r["text"], json.loads(r["parts"])) for r in rows]
 
 

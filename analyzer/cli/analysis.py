@@ -200,24 +200,25 @@ def candidates(
     reported as "no evidence found"."""
     from analyzer.candidates import views
     from analyzer.db.connection import StoreError
-    from analyzer.review import order as active
-    from analyzer.scoring.labels import LabelError, load_training_labels
+    from analyzer.review.order import review_order
+    from analyzer.scoring.verdict import verdicts as verdicts_of
 
     if top is not None and top < 1:
         fail("--top must be at least 1")
     database = open_database(db, must_exist=True)
     try:
         rows = views.candidates(database, doc, criterion)
-        verdicts = active.verdicts(rows)  # over all stored candidates, before --top
-        if top is not None:
-            rows = [r for r in rows if r["rank"] <= top]
-        if order is ReviewOrder.informative:
-            positives = active.label_positives(load_training_labels(db=database))
-            rows = active.review_order(rows, order.value, positives)
-        elif order is ReviewOrder.score:
-            rows = active.review_order(rows, order.value)
-    except (StoreError, KeyError, LabelError) as exc:
+    except (StoreError, KeyError) as exc:
         fail(str(exc).strip("'"))
+    verdicts = verdicts_of(rows)  # over all stored candidates, before --top
+    if top is not None:
+        rows = [r for r in rows if r["rank"] <= top]
+    if order is ReviewOrder.informative:
+        from analyzer.review.status import confirmed_evidence_counts  # loads accounts (argon2)
+
+        rows = review_order(rows, order.value, confirmed_evidence_counts(database))
+    elif order is ReviewOrder.score:
+        rows = review_order(rows, order.value)
     for r in rows:
         r["criterion_verdict"] = verdicts[r["criterion"]]
     if criterion and not rows:

@@ -31,12 +31,11 @@ app = App(help="Find cited evidence for supply-chain criteria in sustainability 
 
 @app.callback()
 def root(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help=f"{DB_HELP}; a command's own --db wins")
+    ] = None,
 ) -> None:
-    """Find cited evidence for supply-chain criteria in sustainability reports.
-
-    --db given here applies to the command that follows; the command's own --db wins.
-    """
+    """Options for every command; each command reads --db through common.DbOption."""
 
 
 app.command()(analysis.analyze)

@@ -77,3 +77,8 @@ def open_db(path: str | Path | None = None) -> Database:
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open database ({exc})") from None
     return db
+
+
+def use_wal(db: Database) -> None:
+    """Write-ahead logging: readers are not blocked by a writer (kept in the file)."""
+    db.execute("PRAGMA journal_mode = WAL")

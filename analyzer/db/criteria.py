@@ -59,3 +59,10 @@ def criteria_content(db: Database, version: str) -> list[dict]:
 def criterion_names(db: Database, version: str) -> dict[str, str]:
     """Criterion id -> name in a stored set."""
     return {c["id"]: c["name"] for c in criteria_content(db, version)}
+
+
+def criteria_sets(db: Database, newest_first: bool = False) -> list[dict]:
+    """Every stored criteria set: in stored order, or newest first (by created_at)."""
+    if newest_first:
+        return list(db["criteria_sets"].rows_where(order_by="created_at desc"))
+    return list(db["criteria_sets"].rows)

@@ -113,3 +113,45 @@ def update_document(db: Database, doc_id: int, values: dict[str, Any]) -> None:
 
 def get_document(db: Database, doc_id: int) -> dict:
     return db["documents"].get(doc_id)
+
+
+def document_by_id(db: Database, doc_id: int) -> dict | None:
+    """A document by id, or None."""
+    rows = list(db["documents"].rows_where("id = ?", [doc_id]))
+    return rows[0] if rows else None
+
+
+def all_documents(db: Database, newest_first: bool = False) -> list[dict]:
+    """Every document, by id (newest first if asked)."""
+    return list(db["documents"].rows_where(order_by="id desc" if newest_first else "id"))
+
+
+def company_documents(db: Database, company: str) -> list[dict]:
+    """The documents of a company (name matched case-insensitively), by id."""
+    return list(db["documents"].rows_where("lower(company) = lower(?)", [company], order_by="id"))
+
+
+def companies_like(db: Database, part: str) -> set[str]:
+    """The stored company names that contain the given text (SQL LIKE, any case)."""
+    return {
+        r["company"]
+        for r in db.query(
+            "select distinct company from documents where company like ?", [f"%{part}%"]
+        )
+    }
+
+
+def document_pages(db: Database, doc_id: int, pdf_pages: list[int]) -> list[dict]:
+    """The page rows of a document for the given PDF page numbers."""
+    marks = ",".join("?" * len(pdf_pages))
+    return list(
+        db["pages"].rows_where(f"document_id = ? and pdf_page in ({marks})", [doc_id, *pdf_pages])
+    )
+
+
+def page_texts(db: Database, doc_id: int) -> dict[int, str]:
+    """PDF page -> its text ('' where the page has none)."""
+    return {
+        r["pdf_page"]: r["text"] or ""
+        for r in db["pages"].rows_where("document_id = ?", [doc_id], select="pdf_page, text")
+    }

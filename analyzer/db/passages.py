@@ -35,3 +35,19 @@ def load_passages(db: Database, doc_id: int) -> list[tuple[int, Passage]]:
         parts = [PagePart(**part) for part in json.loads(row["parts"])]
         out.append((row["id"], Passage(row["seq"], row["text"], parts)))
     return out
+
+
+def get_passage(db: Database, passage_id: int) -> dict | None:
+    """A passage row by id, or None."""
+    rows = list(db["passages"].rows_where("id = ?", [passage_id]))
+    return rows[0] if rows else None
+
+
+def passage_rows(
+    db: Database, doc_id: int, columns: str = "*", order_by: str | None = "seq"
+) -> list[dict]:
+    """A document's passage rows (the given columns), in reading order unless told otherwise
+    (order_by=None: the table's own order)."""
+    return list(
+        db["passages"].rows_where("document_id = ?", [doc_id], select=columns, order_by=order_by)
+    )

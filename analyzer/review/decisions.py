@@ -16,13 +16,22 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from analyzer.candidates.quotes import line_boxes_of, locate_quote
-from analyzer.db.connection import now
+from analyzer.db.candidates import get_candidate, passage_candidate
 from analyzer.db.criteria import (
     criteria_content,
     document_criteria_version,
     newest_criteria_version,
 )
-from analyzer.db.documents import page_lines
+from analyzer.db.decisions import (
+    all_decisions,
+    candidate_decisions,
+    get_decision,
+    insert_decision,
+    is_undone,
+    item_decisions,
+)
+from analyzer.db.documents import all_documents, page_lines
+from analyzer.db.passages import get_passage
 
 ACTIONS = ("accept", "reject", "correct", "comment")
 VERDICTS = ("accept", "reject", "correct", "add")  # the actions that say what a passage is
@@ -50,17 +59,17 @@ def is_positive(row: dict) -> bool:
 
 
 def _candidate(db: Database, candidate_id: int) -> dict:
-    rows = list(db["candidates"].rows_where("id = ?", [candidate_id]))
-    if not rows:
+    row = get_candidate(db, candidate_id)
+    if row is None:
         raise DecisionError(f"no candidate {candidate_id}")
-    return rows[0]
+    return row
 
 
 def _passage(db: Database, passage_id: int) -> dict:
-    rows = list(db["passages"].rows_where("id = ?", [passage_id]))
-    if not rows:
+    row = get_passage(db, passage_id)
+    if row is None:
         raise DecisionError(f"no passage {passage_id}")
-    return rows[0]
+    return row
 
 
 def _criterion_id(db: Database, version: str, criterion: str) -> str:
@@ -105,14 +114,7 @@ def _check_quote(passage: dict, quote: str) -> str:
 
 def _rows_for(db: Database, key: Key) -> list[dict]:
     doc_id, passage_hash, criterion = key
-    return list(
-        db["decisions"].rows_where(
-            "document_id = ? and passage_hash = ? "
-            "and coalesce(original_criterion_id, criterion_id) = ?",
-            [doc_id, passage_hash, criterion],
-            order_by="id",
-        )
-    )
+    return item_decisions(db, doc_id, passage_hash, criterion)
 
 
 def effective(rows: list[dict]) -> list[dict]:
@@ -225,7 +227,7 @@ def record_decision(
 
 def _insert(db: Database, row: dict) -> int:
     with db.atomic():
-        return db["decisions"].insert({**row, "created_at": now()}).last_pk
+        return insert_decision(db, row)
 
 
 def undo_decision(
@@ -234,13 +236,12 @@ def undo_decision(
     """Revert a decision with a new 'undo' row; returns its id. Nothing is deleted."""
     if not reviewer or not reviewer.strip():
         raise DecisionError("an undo needs the reviewer's name")
-    rows = list(db["decisions"].rows_where("id = ?", [decision_id]))
-    if not rows:
+    target = get_decision(db, decision_id)
+    if target is None:
         raise DecisionError(f"no decision {decision_id}")
-    target = rows[0]
     if target["action"] == "undo":
         raise DecisionError("an undo cannot be undone; record the decision again instead")
-    if db["decisions"].count_where("reverts_id = ? and action = 'undo'", [decision_id]):
+    if is_undone(db, decision_id):
         raise DecisionError(f"decision {decision_id} is already undone")
     if target["reviewer"] != reviewer.strip() and not others_allowed:
         raise DecisionError(f"decision {decision_id} is {target['reviewer']}'s to undo")
@@ -294,16 +295,9 @@ def add_evidence(
     if version is None:
         raise DecisionError("no criteria set is stored yet (analyse a report first)")
     criterion = _criterion_id(db, version, criterion)
-    existing = list(
-        db["candidates"].rows_where(
-            "passage_id = ? and criterion_id = ? and criteria_version = ?",
-            [passage_id, criterion, version],
-        )
-    )
+    existing = passage_candidate(db, passage_id, criterion, version)
     if existing:
-        return record_decision(
-            db, existing[0]["id"], "accept", reviewer, level, None, quote, comment
-        )
+        return record_decision(db, existing["id"], "accept", reviewer, level, None, quote, comment)
     quote = _check_quote(passage, quote) if quote else passage["text"].strip()
     where = quote_provenance(db, passage, quote)
     key = (passage["document_id"], passage["content_hash"], criterion)
@@ -331,10 +325,10 @@ def add_evidence(
 
 def history(db: Database, candidate_id: int) -> list[dict]:
     """Every decision on a candidate (undo and comments included), oldest first."""
-    rows = list(db["candidates"].rows_where("id = ?", [candidate_id]))
-    if not rows:
-        return list(db["decisions"].rows_where("candidate_id = ?", [candidate_id], order_by="id"))
-    return _rows_for(db, candidate_key(db, rows[0]))
+    cand = get_candidate(db, candidate_id)
+    if cand is None:
+        return candidate_decisions(db, candidate_id)
+    return _rows_for(db, candidate_key(db, cand))
 
 
 def label_records(db: Database) -> list[dict]:
@@ -345,13 +339,13 @@ def label_records(db: Database) -> list[dict]:
     old one. An undone decision yields nothing.
     """
     latest: dict[tuple[str, str], dict] = {}
-    for row in effective(list(db["decisions"].rows_where(order_by="id"))):
+    for row in effective(all_decisions(db)):
         latest[(row["passage_hash"], row["criterion_id"])] = row
         if row["original_criterion_id"]:
             negative = {**row, "criterion_id": row["original_criterion_id"], "level": 0}
             negative["action"] = "reject"
             latest[(row["passage_hash"], row["original_criterion_id"])] = negative
-    docs = {d["id"]: d for d in db["documents"].rows}
+    docs = {d["id"]: d for d in all_documents(db)}
     records = []
     for row in latest.values():
         doc = docs.get(row["document_id"], {})

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from analyzer.candidates.quotes import citation
 from analyzer.db.criteria import criterion_names
+from analyzer.db.documents import all_documents
 from analyzer.levels import effective_level
 from analyzer.review.decisions import effective, is_positive
 from analyzer.review.status import CONFIRMED, items, statuses
@@ -41,7 +42,7 @@ FIELDS = [
 
 def confirmed(db: Database, doc_id: int | None = None, company: str | None = None) -> list[dict]:
     """Confirmed evidence of a document or a company's documents, with citations."""
-    docs = {d["id"]: d for d in db["documents"].rows}
+    docs = {d["id"]: d for d in all_documents(db)}
     names: dict[str, dict[str, str]] = {}
     out = []
     for item, st in statuses(db, items(db, doc_id, company)):

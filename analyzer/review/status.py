@@ -16,10 +16,21 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from analyzer.accounts import get_setting, set_setting
 from analyzer.candidates.quotes import citation, terms
 from analyzer.candidates.views import passage_record
-from analyzer.db.criteria import DOCUMENT_VERSION_SQL, criteria_content
+from analyzer.db.accounts import get_setting, inherited_four_eyes, set_setting
+from analyzer.db.candidates import current_candidates, get_candidate
+from analyzer.db.criteria import criteria_content
+from analyzer.db.decisions import document_decisions
+from analyzer.db.documents import (
+    all_documents,
+    companies_like,
+    company_documents,
+    document_by_id,
+    document_pages,
+    get_document,
+)
+from analyzer.db.passages import get_passage
 from analyzer.levels import candidate_level
 from analyzer.review.decisions import PROVENANCE, Key, effective, is_positive, key_of, state
 from analyzer.review.order import order_key
@@ -43,13 +54,7 @@ def four_eyes(db: Database, criteria_version: str) -> bool:
     """
     value = get_setting(db, f"four_eyes:{criteria_version}")
     if value is None:
-        rows = db.execute(
-            "select s.value from criteria_sets c join criteria_sets o on o.name = c.name "
-            "join settings s on s.key = 'four_eyes:' || o.version "
-            "where c.version = ? and o.version != ? order by o.created_at desc limit 1",
-            [criteria_version, criteria_version],
-        ).fetchall()
-        value = rows[0][0] if rows else None
+        value = inherited_four_eyes(db, criteria_version)
     return value == "1"
 
 
@@ -106,23 +111,18 @@ def _opinion(row: dict) -> tuple:
 
 
 def _documents(db: Database, doc_id: int | None, company: str | None) -> list[dict]:
-    where, params = "1", []
     if doc_id is not None:
-        where, params = "id = ?", [doc_id]
-    elif company:
-        where, params = "lower(company) = lower(?)", [company]
-        if not db["documents"].count_where(where, params):
+        doc = document_by_id(db, doc_id)
+        return [doc] if doc else []
+    if company:
+        docs = company_documents(db, company)
+        if not docs:
             # As analyzer report does: a part of the name that fits one company is enough.
-            names = {
-                r["company"]
-                for r in db.query(
-                    "select distinct company from documents where company like ?",
-                    [f"%{company}%"],
-                )
-            }
+            names = companies_like(db, company)
             if len(names) == 1:
-                params = [names.pop()]
-    return list(db["documents"].rows_where(where, params, order_by="id"))
+                docs = company_documents(db, names.pop())
+        return docs
+    return all_documents(db)
 
 
 def items(db: Database, doc_id: int | None = None, company: str | None = None) -> list[Item]:
@@ -131,19 +131,11 @@ def items(db: Database, doc_id: int | None = None, company: str | None = None) -
     if not docs:
         return []
     ids = [d["id"] for d in docs]
-    marks = ",".join("?" * len(ids))
-    sql = f"""
-        select c.*, p.content_hash as passage_hash from candidates c
-        join passages p on p.id = c.passage_id
-        where c.document_id in ({marks}) and c.criteria_version = {DOCUMENT_VERSION_SQL}
-        order by c.document_id, c.criterion_id, c.rank
-    """
     found: dict[Key, Item] = {}
-    for cand in db.query(sql, ids):
+    for cand in current_candidates(db, ids):
         key = (cand["document_id"], cand["passage_hash"], cand["criterion_id"])
         found.setdefault(key, Item(key, cand["criteria_version"], cand))
-    decisions = db["decisions"].rows_where(f"document_id in ({marks})", ids, order_by="id")
-    for row in decisions:
+    for row in document_decisions(db, ids):
         key = key_of(row)
         if key not in found:
             if row["action"] != "add":
@@ -326,12 +318,11 @@ def _history(rows: list[dict], user: str, undo_any: bool = False) -> list[dict]:
 
 def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> dict | None:
     """Everything the review page shows for one candidate (text as data, never as HTML)."""
-    rows = list(db["candidates"].rows_where("id = ?", [candidate_id]))
-    if not rows:
+    cand = get_candidate(db, candidate_id)
+    if cand is None:
         return None
-    cand = rows[0]
-    passage = db["passages"].get(cand["passage_id"])
-    doc = db["documents"].get(cand["document_id"])
+    passage = get_passage(db, cand["passage_id"])
+    doc = get_document(db, cand["document_id"])
     key = (cand["document_id"], passage["content_hash"], cand["criterion_id"])
     item = next((i for i in items(db, cand["document_id"]) if i.key == key), None)
     item = item or Item(key, cand["criteria_version"], cand)
@@ -339,13 +330,8 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
     criterion = criterion_info(db, cand["criteria_version"], cand["criterion_id"])
     parts = json.loads(passage["parts"])
     record = passage_record(doc["id"], passage["id"], passage["text"], parts)
-    marks = ",".join("?" * len(parts))
     pages = {
-        r["pdf_page"]: r
-        for r in db["pages"].rows_where(
-            f"document_id = ? and pdf_page in ({marks})",
-            [doc["id"], *(p["pdf_page"] for p in parts)],
-        )
+        r["pdf_page"]: r for r in document_pages(db, doc["id"], [p["pdf_page"] for p in parts])
     }
     suggestion = candidate_level(cand)
     level = {"level": suggestion.level, "reason": suggestion.reason, "cues": suggestion.cues}

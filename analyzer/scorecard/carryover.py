@@ -14,6 +14,7 @@ from difflib import SequenceMatcher
 from sqlite_utils import Database
 
 from analyzer.candidates.quotes import citation
+from analyzer.db.passages import passage_rows
 from analyzer.scorecard import data
 from analyzer.scorecard.seasons import documents_in_season, previous_season
 
@@ -63,11 +64,7 @@ def carry_over_suggestions(
     out = []
     for doc_id, doc in new_docs.items():
         cands = data.candidates(db, doc_id)
-        passages = list(
-            db["passages"].rows_where(
-                "document_id = ?", [doc_id], select="id, content_hash, text, parts"
-            )
-        )
+        passages = passage_rows(db, doc_id, "id, content_hash, text, parts", order_by=None)
         vocab = [words(p["text"]) for p in passages]
         for old in accepted:
             old_text = old.get("passage_text") or ""

@@ -10,7 +10,10 @@ from collections import defaultdict
 
 from sqlite_utils import Database
 
+from analyzer.db import documents as store_documents
+from analyzer.db.candidates import candidates_with_pages
 from analyzer.db.criteria import document_criteria_version
+from analyzer.db.decisions import decisions_with_candidate
 from analyzer.levels import candidate_level, effective_level
 from analyzer.review.decisions import effective, key_of
 from analyzer.review.status import CONFIRMED, Item, four_eyes, status
@@ -29,16 +32,8 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
     version = document_criteria_version(db, doc_id)
     if version is None:
         return {}
-    sql = """
-        select c.*, p.content_hash as passage_hash, p.text as passage_text,
-            pg.flags as page_flags
-        from candidates c join passages p on p.id = c.passage_id
-        left join pages pg on pg.document_id = c.document_id and pg.pdf_page = c.pdf_page
-        where c.document_id = ? and c.criteria_version = ? order by c.criterion_id, c.rank
-    """
     out: dict[str, list[dict]] = defaultdict(list)
-    for row in db.query(sql, [doc_id, version]):
-        row = dict(row)
+    for row in candidates_with_pages(db, doc_id, version):
         suggestion = candidate_level(row)
         row["level"], row["level_reason"] = suggestion.level, suggestion.reason
         row["unreadable"] = sorted(set(json.loads(row["page_flags"] or "[]")) & UNREADABLE)
@@ -56,13 +51,9 @@ def effective_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
     Undo records, the decisions they revert and comments are not verdicts."""
     if not doc_ids:
         return []
-    marks = ",".join("?" * len(doc_ids))
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    sql = f"""select d.*, c.quote as candidate_quote, c.level as candidate_level
-        from decisions d left join candidates c on c.id = d.candidate_id
-        where d.document_id in ({marks}) order by d.id"""
-    for row in db.query(sql, doc_ids):
-        groups[key_of(row)].append(dict(row))
+    for row in decisions_with_candidate(db, doc_ids):
+        groups[key_of(row)].append(row)
     four: dict[str, bool] = {}
     out = []
     for key, rows in groups.items():
@@ -105,10 +96,8 @@ def decision_level(row: dict) -> int:
 
 
 def page_texts(db: Database, doc_id: int) -> dict[int, str]:
-    return {
-        r["pdf_page"]: r["text"] or ""
-        for r in db["pages"].rows_where("document_id = ?", [doc_id], select="pdf_page, text")
-    }
+    """PDF page -> its text ('' where the page has none)."""
+    return store_documents.page_texts(db, doc_id)
 
 
 def flags_summary(flags_json: str | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from analyzer.db.connection import now
+from analyzer.db.documents import all_documents, get_document, update_document
 from analyzer.scorecard.seasons import SeasonError, normalise_season, parse_date
 
 _TRUE = {"1", "true", "yes", "y", "subsidiary"}
@@ -43,10 +43,8 @@ def set_document(
         update["publication_date"] = parse_date(published, "publication date")
     if subsidiary_only is not None:
         update["subsidiary_only"] = int(subsidiary_only)
-    if update:
-        update["updated_at"] = now()
-        db["documents"].update(doc_id, update)
-    return db["documents"].get(doc_id)
+    update_document(db, doc_id, update)
+    return get_document(db, doc_id)
 
 
 def _flag(value: str, where: str) -> bool:
@@ -73,7 +71,7 @@ def import_metadata(
     if not rows or "file" not in rows[0]:
         raise SeasonError(f"{path}: expected a CSV with a 'file' column (the PDF's file name)")
     by_name: dict[str, list[int]] = {}
-    for doc in db["documents"].rows_where(order_by="id"):
+    for doc in all_documents(db):
         by_name.setdefault(doc["file_name"], []).append(doc["id"])
     updated, missing = [], []
     plans = []

@@ -13,6 +13,8 @@ from datetime import date
 from sqlite_utils import Database
 
 from analyzer.db.connection import now
+from analyzer.db.documents import all_documents
+from analyzer.db.seasons import all_seasons, save_season, season_row
 
 
 class SeasonError(Exception):
@@ -58,17 +60,18 @@ def add_season(
         raise SeasonError(
             f"window start {row['window_start']} is after the cut-off {row['cutoff']}"
         )
-    db["seasons"].insert(row, pk="season", replace=True)
+    save_season(db, row)
     return row
 
 
 def get_season(db: Database, season: str) -> dict | None:
-    rows = list(db["seasons"].rows_where("season = ?", [normalise_season(season)]))
-    return rows[0] if rows else None
+    """A season's row, or None."""
+    return season_row(db, normalise_season(season))
 
 
 def list_seasons(db: Database) -> list[dict]:
-    return list(db["seasons"].rows_where(order_by="season"))
+    """Every season's row, by name."""
+    return all_seasons(db)
 
 
 def document_season(doc: dict) -> str | None:
@@ -77,7 +80,7 @@ def document_season(doc: dict) -> str | None:
 
 def current_documents(db: Database) -> list[dict]:
     """Every document except those a newer version of the same file replaced."""
-    rows = list(db["documents"].rows_where(order_by="id"))
+    rows = all_documents(db)
     replaced = {r["previous_version_id"] for r in rows if r["previous_version_id"]}
     return [r for r in rows if r["id"] not in replaced]
 

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from analyzer import accounts
 from analyzer.candidates.quotes import citation
-from analyzer.db.connection import open_db
+from analyzer.db.connection import open_db, use_wal
 from analyzer.embeddings.model import Embedder
 from analyzer.review.status import segments
 from analyzer.web import auth, documents, reports, review_pages
@@ -39,7 +39,7 @@ def make_app(
     """The app for one database file; uploads go to ``uploads/`` beside it by default."""
     db_path = Path(db_path).resolve()
     db = open_db(db_path)  # creates the file and brings the schema up to date
-    db.execute("PRAGMA journal_mode = WAL")  # readers are not blocked by the analysis
+    use_wal(db)  # readers are not blocked by the analysis
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=accounts.secret_key(db),

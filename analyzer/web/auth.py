@@ -19,6 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from analyzer import accounts
+from analyzer.db.criteria import criteria_sets
 from analyzer.review import status as review
 from analyzer.web.common import get_db, requires
 
@@ -129,7 +130,7 @@ def users() -> ResponseReturnValue:
 @requires("admin")
 def criteria() -> ResponseReturnValue:
     db = get_db()
-    sets = list(db["criteria_sets"].rows_where(order_by="created_at desc"))
+    sets = criteria_sets(db, newest_first=True)
     if request.method == "POST":
         version = request.form.get("version", "")
         if not any(s["version"] == version for s in sets):

@@ -21,7 +21,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from analyzer.candidates.quotes import terms
-from analyzer.db.criteria import criteria_content
+from analyzer.db.criteria import criteria_content, newest_criteria_version
+from analyzer.db.documents import all_documents, document_by_id
 from analyzer.embeddings.model import EmbeddingError
 from analyzer.review import decisions
 from analyzer.review import export as evidence
@@ -37,7 +38,7 @@ bp = Blueprint("documents", __name__)
 @bp.get("/")
 def home() -> ResponseReturnValue:
     db = get_db()
-    docs = list(db["documents"].rows_where(order_by="id desc"))
+    docs = all_documents(db, newest_first=True)
     counts = review.progress(db)["documents"]
     companies = sorted({d["company"] for d in docs if d["company"]})
     return render_template(
@@ -102,10 +103,10 @@ def uploads_json() -> ResponseReturnValue:
 @bp.get("/documents/<int:doc_id>/pages/<int:pdf_page>.png")
 def page_image(doc_id: int, pdf_page: int) -> ResponseReturnValue:
     db = get_db()
-    rows = list(db["documents"].rows_where("id = ?", [doc_id]))
-    if not rows:
+    doc = document_by_id(db, doc_id)
+    if doc is None:
         return error(404, f"no document {doc_id}")
-    path = rows[0]["path"]
+    path = doc["path"]
     if not path or not Path(path).is_file():
         return error(404, "the PDF of this document is no longer where it was analysed")
     scale = request.args.get("scale", 1.5, type=float) or 1.5
@@ -150,7 +151,7 @@ def search() -> ResponseReturnValue:
             results = rank_passages(db, embedder, query[:500], doc_id, limit=20)
         except EmbeddingError as exc:
             return error(503, f"the search model is not available: {exc}")
-    version = _latest_version(db)
+    version = newest_criteria_version(db)
     criteria = criteria_content(db, version) if version else []
     words = terms(query)  # content words only: "for" and "the" stay unmarked
     return render_template(
@@ -160,15 +161,8 @@ def search() -> ResponseReturnValue:
         results=results,
         criteria=criteria,
         words=words,
-        documents=list(db["documents"].rows_where(order_by="id")),
+        documents=all_documents(db),
     )
-
-
-def _latest_version(db) -> str | None:
-    row = db.execute(
-        "select version from criteria_sets order by created_at desc limit 1"
-    ).fetchone()
-    return row[0] if row else None
 
 
 @bp.post("/evidence/add")

@@ -213,5 +213,3 @@ class Worker:
             embedded=result.embedded,
             candidates=result.candidates,
         )
-
-

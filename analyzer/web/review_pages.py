@@ -6,7 +6,14 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 
 from analyzer.accounts import can
-from analyzer.db.criteria import criteria_content, criterion_names
+from analyzer.db.criteria import (
+    criteria_content,
+    criteria_sets,
+    criterion_names,
+    newest_criteria_version,
+)
+from analyzer.db.decisions import get_decision
+from analyzer.db.documents import all_documents, document_by_id, get_document
 from analyzer.review import decisions
 from analyzer.review import status as review
 from analyzer.web.common import error, get_db, requires
@@ -27,7 +34,7 @@ def _scope_problem(db, scope: dict) -> ResponseReturnValue | None:
     """A clear 400/404 for a review scope that names nothing real."""
     if scope["order"] not in review.ORDERS:
         return error(400, f"unknown order {scope['order']!r}; choose {', '.join(review.ORDERS)}")
-    if scope["doc_id"] is not None and not db["documents"].count_where("id = ?", [scope["doc_id"]]):
+    if scope["doc_id"] is not None and document_by_id(db, scope["doc_id"]) is None:
         return error(404, f"no document {scope['doc_id']}")
     return None
 
@@ -39,14 +46,12 @@ def page() -> ResponseReturnValue:
     scope = _scope()
     if problem := _scope_problem(db, scope):
         return problem
-    version = db.execute(
-        "select version from criteria_sets order by created_at desc limit 1"
-    ).fetchone()
-    criteria = criteria_content(db, version[0]) if version else []
+    version = newest_criteria_version(db)
+    criteria = criteria_content(db, version) if version else []
     return render_template(
         "review.html",
         scope=scope,
-        documents=list(db["documents"].rows_where(order_by="id")),
+        documents=all_documents(db),
         criteria=criteria,
         orders=review.ORDERS,
         candidate=request.args.get("candidate", type=int),
@@ -154,7 +159,7 @@ def undo(decision_id: int) -> ResponseReturnValue:
         )
     except decisions.DecisionError as exc:
         return error(400, str(exc))
-    row = get_db()["decisions"].get(decision_id)
+    row = get_decision(get_db(), decision_id)
     return jsonify(decision_id=undo_id, candidate_id=row["candidate_id"])
 
 
@@ -163,9 +168,9 @@ def progress() -> ResponseReturnValue:
     db = get_db()
     doc_id = request.args.get("doc", type=int)
     stats = review.progress(db, doc_id)
-    docs = {d["id"]: d for d in db["documents"].rows}
+    docs = {d["id"]: d for d in all_documents(db)}
     names: dict[str, str] = {}
-    for s in db["criteria_sets"].rows:
+    for s in criteria_sets(db):
         names.update(criterion_names(db, s["version"]))
     return render_template("progress.html", stats=stats, docs=docs, names=names, doc_id=doc_id)
 
@@ -196,7 +201,7 @@ def adjudicate() -> ResponseReturnValue:
             "item": item,
             "status": st,
             "criterion": review.criterion_info(db, item.criteria_version, item.key[2]),
-            "document": db["documents"].get(item.key[0]),
+            "document": get_document(db, item.key[0]),
         }
         for item, st in review.disputed(db)
         if item.candidate is not None
