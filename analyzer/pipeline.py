@@ -22,6 +22,7 @@ from analyzer.criteria.sets import CriteriaSet, load_criteria
 from analyzer.db.candidates import replace_candidates
 from analyzer.db.criteria import save_criteria_set
 from analyzer.db.documents import document_by_sha, page_lines, save_document, update_document
+from analyzer.db.drafts import replace_drafts
 from analyzer.db.embeddings import cached_vectors, save_vectors
 from analyzer.db.passages import load_passages, replace_passages
 from analyzer.db.runs import finish_run, start_run
@@ -30,6 +31,8 @@ from analyzer.hashes import content_hash, file_sha256
 from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, split_passages
 from analyzer.reading.parsing import PARSER_VERSION, ParseError, parse_pdf
 from analyzer.scoring.model import CriteriaModel, find_model
+from analyzer.scoring.prescore import KIND as PRESCORE_KIND
+from analyzer.scoring.prescore import PreScore, PreScoreModel, PreScorer
 from analyzer.scoring.scorers import HybridScorer, Scorer, TrainedScorer, assess
 
 DEFAULT_TOP_K = 5
@@ -46,6 +49,8 @@ class Settings:
     criteria: str | None = None  # set name or YAML path
     use_classifier: bool = True  # the newest trained model for the criteria, when there is one
     classifier_dir: str | None = None  # a specific trained model folder instead
+    prescore_dir: str | None = None  # a specific pre-score model folder (else the newest)
+    use_prescore: bool = True  # the newest pre-score model, when there is one
 
 
 @dataclass
@@ -74,12 +79,36 @@ class Analyzer:
         self._embedder = embedder
         self._scorer: Scorer | None = None
         self.classifier_path: Path | None = None
+        self._prescorer: PreScorer | None | bool = False  # False: not looked for yet
         self._terms = {c.id: criterion_terms(c) for c in self.criteria.criteria}
 
     def prepare(self) -> Analyzer:
         """Load the model and embed the criteria now rather than on the first report."""
-        _ = self.scorer
+        _ = self.scorer, self.prescorer
         return self
+
+    @property
+    def prescorer(self) -> PreScorer | None:
+        """The pre-score model for the criteria version and embedder, if there is one."""
+        if self._prescorer is False:
+            settings = self.settings
+            if settings.prescore_dir:
+                path = Path(settings.prescore_dir)
+            elif settings.use_classifier and settings.use_prescore:
+                path = find_model(self.criteria.version, self.embedder.name, kind=PRESCORE_KIND)
+            else:
+                path = None
+            self._prescorer = None
+            if path is not None:
+                model = PreScoreModel.load(path)
+                for key, want in (
+                    ("criteria_version", self.criteria.version),
+                    ("embedding_model", self.embedder.name),
+                ):
+                    if model.card.get(key) != want:
+                        raise ValueError(f"{path} was trained for {key} {model.card.get(key)}")
+                self._prescorer = PreScorer(model, self.criteria, self.embed_texts, path)
+        return self._prescorer
 
     @property
     def embedder(self) -> Embedder:
@@ -90,7 +119,9 @@ class Analyzer:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            model = self._criteria_model()
+            # A pre-score model ranks and judges every criterion from the hybrid scores, so
+            # the per-criterion classifiers are not needed (nor loaded) where there is one.
+            model = None if self.prescorer is not None else self._criteria_model()
             if model is None:
                 self._scorer = HybridScorer(self.criteria, self.embed_texts)
             else:
@@ -99,6 +130,11 @@ class Analyzer:
 
     def scorer_description(self) -> str:
         """One line for the user: which scorer ranks the candidates, and why."""
+        if self.prescorer is not None:
+            return (
+                f"scoring: pre-score model {self.prescorer.path} ranks and judges all "
+                f"{len(self.criteria.criteria)} criteria (learned across criteria)"
+            )
         scorer = self.scorer
         if isinstance(scorer, TrainedScorer):
             return (
@@ -106,7 +142,7 @@ class Analyzer:
                 f"{len(scorer.model.trained_criteria)} of {len(self.criteria.criteria)} criteria, "
                 f"blended with the zero-shot scorer"
             )
-        if not self.settings.use_classifier:
+        if not self.settings.use_classifier and not self.settings.prescore_dir:
             return "scoring: zero-shot (trained models switched off)"
         return (
             f"scoring: zero-shot; no trained model for criteria version {self.criteria.version} "
@@ -166,6 +202,21 @@ class Analyzer:
             return np.zeros((0, 0), np.float32), 0
         return np.vstack([known[h] for h in hashes]), len(todo)
 
+    def _drafts(self, prescore: PreScore | None) -> list[dict]:
+        """Draft rows (one per criterion) of a pre-score; none without a pre-score model."""
+        if prescore is None:
+            return []
+        return [
+            {
+                "criterion_id": c.id,
+                "level": int(prescore.level[j]),
+                "p_evidence": round(float(prescore.p_evidence[j]), 4),
+                "p_full": round(float(prescore.p_full[j]), 4),
+                "model": str(self.prescorer.path),
+            }
+            for j, c in enumerate(self.criteria.criteria)
+        ]
+
     def analyze(
         self, path: str | Path, meta: dict | None = None, progress: Progress | None = None
     ) -> Result:
@@ -224,6 +275,17 @@ class Analyzer:
             result.seconds["score"] = time.perf_counter() - clock
 
             clock = time.perf_counter()
+            prescore = None
+            if self.prescorer is not None:
+                texts = [p.text for p in passages]
+                hybrid = assessment.hybrid
+                if hybrid is None:
+                    hybrid = HybridScorer(self.criteria, self.embed_texts).score(texts, vectors)
+                prescore = self.prescorer.judge(texts, vectors, hybrid)
+                run_settings["prescore"] = str(self.prescorer.path)
+                result.seconds["judge"] = time.perf_counter() - clock
+
+            clock = time.perf_counter()
             run_id = start_run(self.db, str(path), "analyze", run_settings)
             with self.db.atomic():
                 save_criteria_set(self.db, self.criteria)
@@ -247,9 +309,11 @@ class Analyzer:
                     assessment,
                     settings.top_k,
                     page_lines(self.db, doc_id),
+                    prescore,
                 )
                 rows = [{**r, "document_id": doc_id, "run_id": run_id} for r in rows]
                 replace_candidates(self.db, doc_id, self.criteria.version, rows)
+                replace_drafts(self.db, doc_id, self.criteria.version, self._drafts(prescore))
                 result.doc_id = doc_id
                 result.candidates = len(rows)
                 result.seconds["store"] = time.perf_counter() - clock

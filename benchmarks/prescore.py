@@ -26,10 +26,7 @@ from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 from analyzer.criteria.sets import REPO_ROOT, load_criteria  # noqa: E402
 from analyzer.db.connection import open_db  # noqa: E402
-from analyzer.db.documents import document_by_sha  # noqa: E402
 from analyzer.pipeline import Analyzer, Settings  # noqa: E402
-from analyzer.scorecard.data import candidates as stored_candidates  # noqa: E402
-from analyzer.scorecard.scores import draft_pick  # noqa: E402
 from analyzer.scoring.labels import label_files, load_training_labels  # noqa: E402
 from analyzer.scoring.prescore_training import (  # noqa: E402
     evaluate,
@@ -37,26 +34,8 @@ from analyzer.scoring.prescore_training import (  # noqa: E402
     load_gold,
     model_card,
     reports_from_db,
+    stored_drafts,
 )
-from analyzer.scoring.verdict import NOT_ASSESSED, criterion_verdict  # noqa: E402
-
-
-def today_drafts(db, gold: dict) -> dict:
-    """(sha256, criterion) -> today's draft level (None: not assessed)."""
-    out = {}
-    for sha in {sha for sha, _ in gold}:
-        doc = document_by_sha(db, sha)
-        rows = stored_candidates(db, doc["id"])
-        for (s, cid), _ in gold.items():
-            if s != sha:
-                continue
-            cands = rows.get(cid, [])
-            if criterion_verdict(cands) == NOT_ASSESSED:
-                out[(sha, cid)] = None
-                continue
-            pick = draft_pick(cands)
-            out[(sha, cid)] = max(1, pick[0]["level"]) if pick else 0
-    return out
 
 
 def row(name: str, f: dict) -> str:
@@ -119,7 +98,7 @@ def main() -> None:
     reports = reports_from_db(
         db, criteria, analyzer.embed_texts, analyzer.embedder.name, gold, labels, say
     )
-    result = evaluate(reports, today_drafts(db, gold), args.folds, say)
+    result = evaluate(reports, stored_drafts(db, gold), args.folds, say)
     seconds = time.perf_counter() - started
     result.update(
         date=datetime.now(UTC).strftime("%Y-%m-%d"),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli.main import app
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -61,10 +67,10 @@ def corpus() -> Path:
     return CORPUS
 
 
-def run_cli(
+def run_installed(
     *args: str, db: Path | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """Run the installed `analyzer` console script, as a user would."""
+    """Run the installed `analyzer` console script, as a user would (entry-point tests)."""
     exe = shutil.which("analyzer")
     assert exe, "the analyzer command is not installed (pip install -e .)"
     env = dict(os.environ)
@@ -73,3 +79,31 @@ def run_cli(
     return subprocess.run(
         [exe, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=900
     )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(
+    *args: str, db: Path | None = None, cwd: Path | None = None, input: str | None = None
+) -> Outcome:
+    """Run `analyzer ARGS` in this process; ``db`` is passed as ANALYZER_DB, like run_cli."""
+    env = {"ANALYZER_DB": str(db) if db is not None else None}
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+        result = CliRunner().invoke(app, list(args), env=env, input=input)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(
+            f"analyzer {' '.join(args)} raised (a user sees a traceback): {result.exception!r}"
+        ) from result.exception
+    # The consoles pick colours when imported; under `pytest -s` that is a terminal.
+    return Outcome(result.exit_code, _ANSI.sub("", result.stdout), _ANSI.sub("", result.stderr))
+
+
+run_cli = invoke  # the other test modules' name for it: in-process, same fields as a process

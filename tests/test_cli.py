@@ -1,51 +1,21 @@
 """The `analyzer` command, run in-process (Typer's CliRunner) on real files and databases.
 
-``invoke`` takes the same arguments as conftest's ``run_cli`` and returns the same three
-fields (returncode, stdout, stderr), so a shelled-out test converts by changing one name.
-An exception that escapes a command fails the test: a user would have seen a traceback.
+``invoke`` (conftest) runs a command in this process; an exception that escapes a command
+fails the test: a user would have seen a traceback.
 The few end-to-end runs through the installed entry point are in test_cli_entry_point.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import re
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from analyzer.cli.main import app
 from tests import pdf_factory
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def invoke(
-    *args: str, db: Path | None = None, cwd: Path | None = None, input: str | None = None
-) -> Outcome:
-    """Run `analyzer ARGS` in this process; ``db`` is passed as ANALYZER_DB, like run_cli."""
-    env = {"ANALYZER_DB": str(db) if db is not None else None}
-    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
-        result = CliRunner().invoke(app, list(args), env=env, input=input)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(
-            f"analyzer {' '.join(args)} raised (a user sees a traceback): {result.exception!r}"
-        ) from result.exception
-    # The consoles pick colours when imported; under `pytest -s` that is a terminal.
-    return Outcome(result.exit_code, _ANSI.sub("", result.stdout), _ANSI.sub("", result.stderr))
+from tests.conftest import invoke
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_installed as run_cli
 
 SAMPLE = "corpus/northwind-motors-2025-sustainability-report.pdf"
 

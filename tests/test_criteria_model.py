@@ -31,7 +31,7 @@ from tests.conftest import REPO, run_cli
 
 SEED = label_files("ltc")
 # A few well-labelled criteria keep training fast; the full set is the benchmark's job.
-FEW = {"FF-GEN-01", "FF-GEN-04", "HR-GEN-01", "HR-GEN-03", "HR-MIN-02", "HR-LAB-01"}
+FEW = {"FF-GEN-01", "FF-GEN-02", "FF-GEN-04", "HR-GEN-01", "HR-GEN-03", "HR-MIN-02", "HR-LAB-01"}
 
 
 def few_labels(db=None):

@@ -8,10 +8,13 @@ import re
 import pytest
 
 from analyzer import pipeline
+from analyzer.candidates.views import candidates as candidate_records
 from analyzer.db.connection import open_db
+from analyzer.db.drafts import document_drafts
 from analyzer.passages import split_passages
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.reading.parsing import parse_pdf
+from analyzer.scoring.verdict import EVIDENCE_FOUND, NO_EVIDENCE, NOT_ASSESSED, verdicts
 from tests import pdf_factory
 
 
@@ -151,3 +154,25 @@ def test_quotes_are_sentences_not_line_fragments():
         "Deliveries start in May.",
         "Living wage",
     ]
+
+
+def test_the_pre_score_gives_every_criterion_a_verdict_and_a_level(analyzer, db, sample_pdf):
+    """With the shipped pre-score model nothing is "not assessed": every criterion has a
+    stored draft level, and the verdict is "evidence found" exactly where it is above 0."""
+    result = analyzer.analyze(sample_pdf)
+    assert result.error is None and analyzer.prescorer is not None
+    assert "judge" in result.seconds
+    version = analyzer.criteria.version
+    drafts = document_drafts(db, result.doc_id, version)
+    assert set(drafts) == {c.id for c in analyzer.criteria.criteria}
+    records = candidate_records(db, str(result.doc_id))
+    found = verdicts(records)
+    assert set(found) == set(drafts) and NOT_ASSESSED not in found.values()
+    assert EVIDENCE_FOUND in found.values() and NO_EVIDENCE in found.values()
+    for cid, verdict in found.items():
+        assert (drafts[cid]["level"] > 0) == (verdict == EVIDENCE_FOUND), cid
+        assert 0 <= drafts[cid]["p_full"] <= drafts[cid]["p_evidence"], "P(2) <= P(>=1)"
+    # candidates come in the pre-score's order: relevance falls with the rank
+    for cid in found:
+        rel = [r["probability"] for r in records if r["criterion"] == cid]
+        assert rel == sorted(rel, reverse=True), cid

@@ -217,15 +217,7 @@ def test_confirmed_evidence_through_the_cli(db, tmp_path):
 
 
 def _cli_stdin(args: list[str], db_path):
-    import os
-    import shutil
-    import subprocess
-
-    env = {**os.environ, "ANALYZER_DB": str(db_path)}
-    exe = shutil.which("analyzer")
-    return subprocess.run(
-        [exe, *args], input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=60
-    )
+    return run_cli(*args, db=db_path, input=PASSWORD + "\n")
 
 
 def test_labels_json_keeps_the_contract(db, tmp_path):

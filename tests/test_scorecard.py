@@ -26,10 +26,10 @@ from analyzer.scorecard.carryover import carry_over_suggestions, similarity
 from analyzer.scorecard.metadata import set_document
 from analyzer.scorecard.render import ReportError, render_report
 from analyzer.scorecard.rules import aggregate
-from analyzer.scorecard.scores import build_scorecard, draft_pick
+from analyzer.scorecard.scores import build_scorecard
 from analyzer.scorecard.seasons import SeasonError, add_season, normalise_season
 from analyzer.scoring.model import find_model
-from analyzer.scoring.verdict import EVIDENCE_FOUND, NOT_ASSESSED, verdicts
+from analyzer.scoring.verdict import EVIDENCE_FOUND, NO_EVIDENCE, NOT_ASSESSED, draft, verdicts
 from tests.conftest import run_cli
 
 COMPANY = "Northwind Motors"
@@ -53,7 +53,10 @@ def build_two_seasons(tmp_path_factory, embedder, sample_pdf) -> Path:
     # into models/ later must not change these tests.
     shipped = find_model(load_criteria().version, embedder.name)
     assert shipped is not None, "no shipped criteria model for the shipped criteria"
-    analyzer = Analyzer(db, Settings(classifier_dir=str(shipped)), embedder=embedder)
+    # Without the pre-score: these tests keep the per-criterion classifiers' verdict rule,
+    # including criteria it leaves "not assessed" (test_pipeline covers the pre-score).
+    settings = Settings(classifier_dir=str(shipped), use_prescore=False)
+    analyzer = Analyzer(db, settings, embedder=embedder)
     for pdf, year in ((earlier, "2024"), (sample_pdf, "2025")):
         result = analyzer.analyze(pdf, {"company": COMPANY, "fiscal_year": year})
         assert result.error is None, result.error
@@ -290,22 +293,30 @@ def test_the_scorecard_draft_follows_the_verdict_the_cli_gives(seasons_db):
     }
 
 
-def test_only_candidates_judged_evidence_set_the_draft():
-    def row(rank, level, probability=None, threshold=None, unreadable=()):
+def test_the_draft_rule_with_and_without_a_pre_score():
+    def row(rank, level, probability=None, threshold=None, draft_level=None):
         return {
             "rank": rank,
             "level": level,
             "probability": probability,
             "threshold": threshold,
-            "unreadable": list(unreadable),
-            "level_reason": "r",
+            "draft_level": draft_level,
         }
 
-    assert draft_pick([row(1, 2), row(2, 2)]) is None, "no threshold: not assessed, no pick"
-    assert draft_pick([row(1, 2, 0.9, None)]) is None, "a probability alone is no verdict"
-    picked, basis = draft_pick([row(1, 1, 0.9, 0.5), row(2, 2, 0.6, 0.5), row(3, 2, 0.4, 0.5)])
-    assert picked["rank"] == 2 and "0.60 reaches threshold 0.50" in basis
-    assert draft_pick([row(1, 2, 0.49, 0.5)]) is None
+    assert draft([row(1, 2), row(2, 2)])[:3] == (NOT_ASSESSED, None, None), "no threshold"
+    assert draft([row(1, 2, 0.9, None)])[1] is None, "a probability alone is no verdict"
+    verdict, level, picked, why = draft(
+        [row(1, 1, 0.9, 0.5), row(2, 2, 0.6, 0.5), row(3, 2, 0.4, 0.5)]
+    )
+    assert (verdict, level, picked["rank"]) == (EVIDENCE_FOUND, 2, 2)
+    assert "0.60 reaches threshold 0.50" in why
+    assert draft([row(1, 2, 0.49, 0.5)])[:3] == (NO_EVIDENCE, 0, None)
+    # A pre-scored report: its stored level decides, carried by the best-ranked candidate,
+    # whatever the thresholds say; level 0 is "no evidence found", never "not assessed".
+    pre = [row(2, 0, 0.2, None, draft_level=1), row(1, 2, 0.8, None, draft_level=1)]
+    verdict, level, picked, _ = draft(pre)
+    assert (verdict, level, picked["rank"]) == (EVIDENCE_FOUND, 1, 1)
+    assert draft([row(1, 2, 0.9, 0.5, draft_level=0)])[:3] == (NO_EVIDENCE, 0, None)
 
 
 # --- eligibility and seasons -----------------------------------------------------------

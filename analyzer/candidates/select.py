@@ -10,6 +10,7 @@ import numpy as np
 from analyzer.candidates.quotes import best_quote, line_boxes_of
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.levels import suggest_level
+from analyzer.scoring.prescore import PreScore
 from analyzer.scoring.scorers import Assessment
 from analyzer.scoring.verdict import is_evidence
 from analyzer.types import Passage
@@ -23,11 +24,14 @@ def select_candidates(
     assessment: Assessment,
     top_k: int,
     page_lines: dict[int, list[list[float]]],
+    prescore: PreScore | None = None,
 ) -> list[dict]:
     """The top-k passages per criterion, each with its best quote, page, boxes and level.
 
     `page_lines` maps a PDF page to its stored lines ([start, end, x0, top, x1, bottom]),
     from which the quote's boxes are taken once, here, and stored with the candidate.
+    With a pre-score the passages are its reranking (relevance first) and a candidate's
+    probability is its relevance; the verdict is then the report's draft, not a threshold.
     """
     scores = assessment.scores
     rows: list[dict] = []
@@ -35,11 +39,18 @@ def select_candidates(
         return rows
     k = min(top_k, len(passages))
     for j, criterion in enumerate(criteria.criteria):
-        order = np.argsort(-scores[:, j], kind="stable")[:k]
+        if prescore is not None:
+            order = prescore.passages[j][:k]
+            relevance = prescore.relevance[j][:k]
+        else:
+            order = np.argsort(-scores[:, j], kind="stable")[:k]
         for rank, i in enumerate(order, start=1):
             quote = best_quote(passages[i], terms[criterion.id])
-            probability = float(assessment.probability[i, j])
-            threshold = float(assessment.threshold[j])
+            if prescore is not None:
+                probability, threshold = float(relevance[rank - 1]), float("nan")
+            else:
+                probability = float(assessment.probability[i, j])
+                threshold = float(assessment.threshold[j])
             level = suggest_level(quote.text)
             if is_evidence(probability, threshold) is False:
                 level.level = 0

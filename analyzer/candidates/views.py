@@ -16,9 +16,10 @@ from analyzer.candidates.quotes import citation
 from analyzer.db.candidates import candidate_rows
 from analyzer.db.criteria import criterion_names
 from analyzer.db.documents import all_documents, find_document
+from analyzer.db.drafts import document_drafts
 from analyzer.db.passages import passage_rows
 from analyzer.levels import candidate_level
-from analyzer.scoring.verdict import is_evidence
+from analyzer.scoring.verdict import is_evidence, with_drafts
 
 
 def collect_pdfs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -82,9 +83,11 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
     doc = find_document(db, ref)
     records = []
     names: dict[str, str] = {}
+    drafts: dict[str, dict] = {}
     for r in candidate_rows(db, doc["id"], criterion):
         if not names:
             names = criterion_names(db, r["criteria_version"])
+            drafts = document_drafts(db, doc["id"], r["criteria_version"])
         parts = json.loads(r["passage_parts"])
         record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts)
         record.update(
@@ -109,7 +112,7 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
         level = (suggestion.level, suggestion.reason, suggestion.cues)
         record.update(dict(zip(("level", "level_reason", "cues"), level, strict=True)))
         records.append(record)
-    return records
+    return with_drafts(records, drafts)
 
 
 def page_ranges(pages: list[int]) -> str:

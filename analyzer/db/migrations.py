@@ -299,3 +299,23 @@ def _backfill_quote_provenance(db: Database) -> None:
                     "quote_boxes": json.dumps(boxes),
                 },
             )
+
+
+@migrations()
+def m007_drafts(db: Database) -> None:
+    """The pre-score's verdict and level for every criterion of a report (its draft)."""
+    db["drafts"].create(
+        {
+            "document_id": int,
+            "criteria_version": str,
+            "criterion_id": str,
+            "run_id": int,
+            "level": int,  # 0, 1, 2: the draft level; above 0 exactly when evidence was found
+            "p_evidence": float,  # P(level >= 1)
+            "p_full": float,  # P(level >= 2)
+            "model": str,  # the pre-score model folder
+            "created_at": str,
+        },
+        pk=("document_id", "criteria_version", "criterion_id"),
+        foreign_keys=[("document_id", "documents", "id")],
+    )

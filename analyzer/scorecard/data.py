@@ -14,9 +14,11 @@ from analyzer.db import documents as store_documents
 from analyzer.db.candidates import candidates_with_pages
 from analyzer.db.criteria import document_criteria_version
 from analyzer.db.decisions import decisions_with_candidate
+from analyzer.db.drafts import document_drafts
 from analyzer.levels import candidate_level, effective_level
 from analyzer.review.decisions import effective, key_of
 from analyzer.review.status import CONFIRMED, Item, four_eyes, status
+from analyzer.scoring.verdict import with_drafts
 
 EVIDENCE_ACTIONS = ("accept", "correct", "add")
 # Page flags under which the decision rules (English cue words) cannot judge a quote.
@@ -33,7 +35,10 @@ def candidates(db: Database, doc_id: int) -> dict[str, list[dict]]:
     if version is None:
         return {}
     out: dict[str, list[dict]] = defaultdict(list)
-    for row in candidates_with_pages(db, doc_id, version):
+    rows = with_drafts(
+        candidates_with_pages(db, doc_id, version), document_drafts(db, doc_id, version)
+    )
+    for row in rows:
         suggestion = candidate_level(row)
         row["level"], row["level_reason"] = suggestion.level, suggestion.reason
         row["unreadable"] = sorted(set(json.loads(row["page_flags"] or "[]")) & UNREADABLE)

@@ -35,7 +35,7 @@ from analyzer.scoring.verdict import (
     EVIDENCE_FOUND,
     NOT_ASSESSED,
     combine,
-    criterion_verdict,
+    draft,
     is_evidence,
 )
 
@@ -135,22 +135,6 @@ def _doc_info(doc: dict, elig: Eligibility) -> dict:
     }
 
 
-def draft_pick(rows: list[dict]) -> tuple[dict, str] | None:
-    """The candidate that sets a document's draft level for a criterion, and why it passed.
-
-    Only candidates the verdict rule calls evidence pass; the draft level is above 0
-    exactly where the verdict is "evidence found".
-    """
-    passing = [
-        (r, f"probability {r['probability']:.2f} reaches threshold {r['threshold']:.2f}")
-        for r in rows
-        if is_evidence(r["probability"], r["threshold"])
-    ]
-    if not passing:
-        return None
-    return max(passing, key=lambda x: (x[0]["level"], x[0]["probability"] or 0, -x[0]["rank"]))
-
-
 def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
     """Why a candidate did not earn points, in the words an analyst would use."""
     why = []
@@ -173,7 +157,10 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
     p, t = row["probability"], row["threshold"]
     judged = is_evidence(p, t)
     below = judged is False
-    if judged is None:
+    if row.get("draft_level") is not None:
+        if row["draft_level"] == 0:
+            why.append("the pre-score found no evidence for this criterion in the report")
+    elif judged is None:
         why.append("not assessed: no classifier trusted with a verdict for this criterion")
     elif below:
         why.append(f"probability {p:.2f} below threshold {t:.2f}")
@@ -271,13 +258,12 @@ def build_scorecard(
         doc_verdicts = []
         for doc in docs:
             rows = cands[doc["id"]].get(criterion.id, [])
-            if eligibility[doc["id"]].counts:
-                doc_verdicts.append(criterion_verdict(rows))
-            pick = draft_pick(rows)
-            if pick is None:
-                continue
-            row, basis = pick
             elig = eligibility[doc["id"]]
+            verdict, level, row, basis = draft(rows)
+            if elig.counts:
+                doc_verdicts.append(verdict)
+            if row is None:
+                continue
             match = next(
                 (e for e in cs.evidence
                  if e.doc_id == doc["id"] and e.passage_hash == row["passage_hash"]),
@@ -290,17 +276,13 @@ def build_scorecard(
                 ev.draft_pick = True
                 cs.evidence.append(ev)
             if elig.counts:
-                rank_key = (row["level"], row["probability"] or 0, row["score"] or 0)
+                confidence = row.get("draft_probability") or row["probability"]
+                rank_key = (level, confidence or 0, row["score"] or 0)
                 if best is None or rank_key > best[0]:
-                    best = (rank_key, row, basis)
+                    best = (rank_key, level, confidence, basis)
         cs.draft_verdict = combine(doc_verdicts)
         if best is not None and cs.draft_verdict == EVIDENCE_FOUND:
-            _, row, basis = best
-            cs.draft_level, cs.draft_confidence, cs.draft_basis = (
-                max(1, row["level"]),
-                row["probability"],
-                basis,
-            )
+            _, cs.draft_level, cs.draft_confidence, cs.draft_basis = best
         elif cs.draft_verdict == NOT_ASSESSED:
             cs.draft_level = None
             cs.draft_basis = "not assessed: no classifier trusted with a verdict"

@@ -314,9 +314,13 @@ def default_model_dir(criteria: CriteriaSet, created: str) -> Path:
 
 
 def find_model(
-    criteria_version: str, embedding_model: str, where: str | Path | None = None
+    criteria_version: str,
+    embedding_model: str,
+    where: str | Path | None = None,
+    kind: str = MODEL_KIND,
 ) -> Path | None:
-    """The newest saved criteria model for this criteria version and embedding model."""
+    """The newest saved model of a kind (criteria model, pre-score model) for this criteria
+    version and embedding model."""
     root = Path(where) if where is not None else models_dir()
     best: tuple[str, Path] | None = None
     for card_path in sorted(root.glob(f"*/{CARD_FILE}")):
@@ -325,7 +329,7 @@ def find_model(
         except (OSError, json.JSONDecodeError):
             continue
         if (
-            card.get("kind") == MODEL_KIND
+            card.get("kind") == kind
             and card.get("criteria_version") == criteria_version
             and card.get("embedding_model") == embedding_model
             and (best is None or card.get("created", "") > best[0])

@@ -280,7 +280,7 @@ class PreScoreModel:
             out / "prescore.joblib",
             compress=3,
         )
-        (out / "prescore-card.json").write_text(
+        (out / "card.json").write_text(
             json.dumps(self.card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         return out
@@ -289,7 +289,7 @@ class PreScoreModel:
     def load(cls, model_dir: str | Path) -> PreScoreModel:
         path = Path(model_dir)
         parts = joblib.load(path / "prescore.joblib")
-        card = json.loads((path / "prescore-card.json").read_text("utf-8"))
+        card = json.loads((path / "card.json").read_text("utf-8"))
         if card.get("kind") != KIND:
             raise ValueError(f"{model_dir}: not a pre-score model")
         return cls(parts["relevance"], parts["any"], parts["full"], card)
@@ -297,3 +297,41 @@ class PreScoreModel:
 
 def _logistic():
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+
+
+@dataclass
+class PreScore:
+    """What the pre-score says about one report: per criterion, the passages it reranked
+    (indices, best first) with their relevance, and the report's level and probabilities."""
+
+    passages: list[np.ndarray]
+    relevance: list[np.ndarray]
+    level: np.ndarray
+    p_evidence: np.ndarray
+    p_full: np.ndarray
+
+
+class PreScorer:
+    """A fitted pre-score model with a criteria set's prototypes embedded, for the pipeline."""
+
+    def __init__(self, model: PreScoreModel, criteria: CriteriaSet, embed, path: Path):
+        self.model = model
+        self.protos = Prototypes.build(criteria, embed)
+        self.path = path
+
+    def judge(self, texts: list[str], vectors: np.ndarray, hybrid: np.ndarray) -> PreScore:
+        features = report_features(texts, vectors, hybrid, self.protos)
+        relevance = [self.model.relevance_proba(x) for x in features.X]
+        F = np.asarray(
+            [judge_features(r, x) for r, x in zip(relevance, features.X, strict=True)],
+            np.float32,
+        ).reshape(len(features.X), len(JUDGE_FEATURES))
+        level, p_any, p_full = self.model.judge(F)
+        order = [np.argsort(-r, kind="stable") for r in relevance]
+        return PreScore(
+            passages=[idx[o] for idx, o in zip(features.passages, order, strict=True)],
+            relevance=[r[o] for r, o in zip(relevance, order, strict=True)],
+            level=level,
+            p_evidence=p_any,
+            p_full=p_full,
+        )

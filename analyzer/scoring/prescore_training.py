@@ -23,9 +23,13 @@ from sklearn.model_selection import GroupKFold
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import REPO_ROOT, CriteriaSet
+from analyzer.db.candidates import candidate_rows
+from analyzer.db.criteria import document_criteria_version
 from analyzer.db.documents import document_by_sha
+from analyzer.db.drafts import document_drafts
 from analyzer.db.embeddings import cached_vectors
 from analyzer.db.passages import load_passages
+from analyzer.levels import candidate_level
 from analyzer.scoring.prescore import (
     JUDGE_FEATURES,
     KIND,
@@ -39,6 +43,7 @@ from analyzer.scoring.prescore import (
 )
 from analyzer.scoring.scorers import HybridScorer
 from analyzer.scoring.sentence_sets import library_versions
+from analyzer.scoring.verdict import draft, with_drafts
 from analyzer.types import Label
 
 GOLD_FILE = REPO_ROOT / "labels" / "gold" / "gold.jsonl"
@@ -297,3 +302,22 @@ def reports_from_db(
             )
         )  # fmt: skip
     return reports
+
+
+def stored_drafts(db: Database, gold: dict) -> dict[tuple[str, str], int | None]:
+    """(sha256, criterion) -> the draft level the stored analysis gives (None: not assessed),
+    by the one verdict rule: what to compare a new model with ("today's drafts")."""
+    out: dict[tuple[str, str], int | None] = {}
+    for sha in {sha for sha, _ in gold}:
+        doc = document_by_sha(db, sha)
+        version = document_criteria_version(db, doc["id"])
+        rows = with_drafts(candidate_rows(db, doc["id"]), document_drafts(db, doc["id"], version))
+        by_criterion: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            row["level"] = candidate_level(row).level
+            by_criterion[row["criterion_id"]].append(row)
+        for s, cid in gold:
+            if s == sha:
+                _, level, _, _ = draft(by_criterion.get(cid, []))
+                out[(sha, cid)] = level
+    return out

@@ -35,6 +35,7 @@ class Assessment:
     probability: np.ndarray  # (passages, criteria): calibrated probability, NaN if none
     threshold: np.ndarray  # (criteria,): the evidence threshold, NaN if none
     scorer: list[str]  # (criteria,): which scorer produced the ranking score
+    hybrid: np.ndarray | None = None  # (passages, criteria): the zero-shot+TF-IDF score alone
 
 
 def assess(scorer: Scorer, texts: list[str], vectors: np.ndarray) -> Assessment:
@@ -43,7 +44,10 @@ def assess(scorer: Scorer, texts: list[str], vectors: np.ndarray) -> Assessment:
         return scorer.assess(texts, vectors)
     scores = scorer.score(texts, vectors)
     n, c = scores.shape
-    return Assessment(scores, np.full((n, c), np.nan), np.full(c, np.nan), [scorer.name] * c)
+    hybrid = scores if isinstance(scorer, HybridScorer) else None
+    return Assessment(
+        scores, np.full((n, c), np.nan), np.full(c, np.nan), [scorer.name] * c, hybrid
+    )
 
 
 def prototype_texts(criterion: Criterion) -> tuple[list[str], list[str]]:
@@ -177,7 +181,7 @@ class TrainedScorer:
         # A verdict of "evidence" or "no evidence" needs a classifier that has seen enough
         # positives; below that its probability is shown, but no threshold is applied.
         threshold = np.where(self.weights >= TRUSTED_WEIGHT, threshold, np.nan)
-        return Assessment(scores, probability, threshold, self.scorer_names())
+        return Assessment(scores, probability, threshold, self.scorer_names(), base)
 
     def score(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
         return self.assess(texts, vectors).scores
