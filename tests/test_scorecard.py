@@ -13,6 +13,7 @@ import io
 import json
 import re
 import shutil
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -523,3 +524,24 @@ def test_render_report_for_a_web_download(seasons_db):
     assert 'href="/scorecards/2025/Northwind Motors"' in content.decode()
     content, mimetype, name = render_report(db, "2025", "Northwind Motors", "pack")
     assert name == "northwind-motors-2025-evidence-pack.html" and b"evidence pack" in content
+
+
+def test_the_evidence_pack_carries_confirmed_evidence_and_drafts_only_when_asked(seasons_db):
+    """Issue 10: a pack for a company's right of reply shows confirmed evidence by default;
+    machine drafts only with the option, each marked; the leaderboard says which ranks
+    rest on unreviewed drafts."""
+    db, _ = seasons_db
+    card = build_scorecard(db, "2025", COMPANY)
+    drafted = next(c for c in card.criteria if (c.draft_level or 0) > 0)
+    pick = next(e for e in drafted.evidence if e.draft_pick)
+    plain = render_report(db, "2025", COMPANY, "pack")[0].decode()
+    assert "machine draft" not in plain
+    assert html_escape(pick.quote) not in plain, "an unreviewed draft quote stays out"
+    marked = render_report(db, "2025", COMPANY, "pack", drafts=True)[0].decode()
+    assert "machine draft, not reviewed" in marked and html_escape(pick.quote) in marked
+    board = render_report(db, "2025", None, "html")[0].decode()
+    assert "rest" in board and "partly on machine drafts" in board and "†" in board
+
+    record_decision(db, pick.candidate_id, "accept", "ana", level=2)
+    confirmed = render_report(db, "2025", COMPANY, "pack")[0].decode()
+    assert html_escape(pick.quote) in confirmed and "machine draft" not in confirmed

@@ -43,6 +43,14 @@ def report(
         ),
     ] = ReportFormat.html,
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write to")] = Path("reports"),
+    drafts: Annotated[
+        bool,
+        typer.Option(
+            "--drafts",
+            help="evidence packs: also show the machine's unreviewed drafts, marked as such "
+            "(by default a pack carries confirmed evidence only)",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Write scorecards (draft and confirmed scores, cited evidence) to reports/."""
@@ -53,7 +61,7 @@ def report(
         fail(f"{out_dir}: not a folder")
     database = open_database(db, must_exist=True)
     try:
-        plan = plan_reports(database, season, company, format.value, out_dir)
+        plan = plan_reports(database, season, company, format.value, out_dir, drafts)
     except ReportError as exc:
         fail(str(exc))
     for item in plan.files:

@@ -32,6 +32,14 @@ def ranked(cards: list[Scorecard]) -> list[Scorecard]:
     )
 
 
+def unreviewed_drafts(card: Scorecard) -> list[str]:
+    """Criteria whose machine draft finds evidence that no reviewer has decided on yet:
+    where they exist, the company's rank rests partly on drafts."""
+    return [
+        cs.criterion.id for cs in card.criteria if (cs.draft_level or 0) > 0 and not cs.reviewed
+    ]
+
+
 def heatmap_svg(cards: list[Scorecard], which: str = "confirmed") -> str:
     """Companies down, subsections across, each cell its percentage (draft or confirmed)."""
     if not cards:

@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analyzer.db.connection import now
-from analyzer.scorecard.charts import bars_svg, heatmap_svg, ranked
+from analyzer.scorecard.charts import bars_svg, heatmap_svg, ranked, unreviewed_drafts
 from analyzer.scorecard.records import LEVEL_WORDS, breakdown_rows, structure
 from analyzer.scorecard.scores import Scorecard
 
@@ -60,9 +60,15 @@ def company_html(card: Scorecard) -> str:
     )
 
 
-def pack_html(card: Scorecard) -> str:
+def pack_html(card: Scorecard, drafts: bool = False) -> str:
+    """The company's evidence pack for its right of reply: confirmed evidence and scores;
+    with ``drafts``, also the machine's drafts, each marked as an unreviewed machine draft."""
     return _env.get_template("pack.html.j2").render(
-        card=card, rows=breakdown_rows(card.criteria_set, card.draft), **_common(card)
+        card=card,
+        drafts=drafts,
+        rows=breakdown_rows(card.criteria_set, card.confirmed),
+        draft_rows=breakdown_rows(card.criteria_set, card.draft),
+        **_common(card),
     )
 
 
@@ -84,6 +90,7 @@ def leaderboard_html(
     names = common.get("section_names", {})
     return _env.get_template("leaderboard.html.j2").render(
         cards=ranked(cards),
+        on_drafts={c.company: unreviewed_drafts(c) for c in cards},
         season=season,
         season_row=season_row,
         sections=list(names.items()),

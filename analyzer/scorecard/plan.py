@@ -32,6 +32,7 @@ class ReportPlan:
     season_row: dict | None  # its cut-off dates; None when none is recorded
     fmt: str
     files: list[ReportFile]
+    drafts: bool = False  # evidence packs show machine drafts too (marked as such)
 
 
 def plan_files(
@@ -50,12 +51,17 @@ def plan_files(
 
 
 def plan_reports(
-    db: Database, season: str, company: str | None, fmt: str, out_dir: str | Path
+    db: Database,
+    season: str,
+    company: str | None,
+    fmt: str,
+    out_dir: str | Path,
+    drafts: bool = False,
 ) -> ReportPlan:
     """Build the season's scorecards and plan their files; raises ReportError when empty."""
     name, resolved, cards = scorecards_for(db, season, company)
     return ReportPlan(
-        name, get_season(db, name), fmt, plan_files(cards, name, resolved, fmt, out_dir)
+        name, get_season(db, name), fmt, plan_files(cards, name, resolved, fmt, out_dir), drafts
     )
 
 
@@ -63,6 +69,8 @@ def write_file(plan: ReportPlan, item: ReportFile) -> Path:
     """Render one planned file and write it (creating its folder); returns its path."""
     item.path.parent.mkdir(parents=True, exist_ok=True)
     item.path.write_bytes(
-        render_cards(item.cards, plan.season, item.company, plan.fmt, plan.season_row)
+        render_cards(
+            item.cards, plan.season, item.company, plan.fmt, plan.season_row, None, plan.drafts
+        )
     )
     return item.path

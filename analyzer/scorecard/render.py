@@ -67,6 +67,7 @@ def render_cards(
     fmt: str,
     season_row: dict | None,
     company_link: Callable[[str], str] | None = None,
+    drafts: bool = False,
 ) -> bytes:
     """Bytes of one report from built scorecards (the CLI builds them once for many files)."""
     if fmt == "html" and company:
@@ -74,7 +75,7 @@ def render_cards(
     if fmt == "html":
         return html.leaderboard_html(cards, season, season_row, company_link).encode("utf-8")
     if fmt == "pack":
-        return html.pack_html(cards[0]).encode("utf-8")
+        return html.pack_html(cards[0], drafts).encode("utf-8")
     if fmt == "csv":
         return export.to_csv(cards)
     if fmt == "xlsx":
@@ -88,17 +89,19 @@ def render_report(
     company: str | None = None,
     fmt: str = "html",
     company_link: Callable[[str], str] | None = None,
+    drafts: bool = False,
 ) -> tuple[bytes, str, str]:
     """A report as (content, mimetype, file name).
 
     html: a company's scorecard, or the leaderboard when no company is given (a web app
     passes ``company_link`` to point its rows at its own URLs); pack: a company's evidence
-    pack; csv, xlsx, json: scores and evidence of one or all companies.
+    pack (confirmed evidence only unless ``drafts``, then machine drafts marked as such);
+    csv, xlsx, json: scores and evidence of one or all companies.
     """
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "pack" and not company:
         raise ReportError("an evidence pack is per company: give the company")
     name, resolved, cards = scorecards_for(db, season, company)
-    content = render_cards(cards, name, resolved, fmt, get_season(db, name), company_link)
+    content = render_cards(cards, name, resolved, fmt, get_season(db, name), company_link, drafts)
     return content, MIMETYPES[fmt], file_name(name, resolved, fmt)

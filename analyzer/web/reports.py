@@ -77,7 +77,8 @@ def download() -> ResponseReturnValue:
         return url_for("reports.download", season=season, company=name, format="html")
 
     try:
-        content, mimetype, name = render_report(db, season, company, fmt, company_link)
+        drafts = request.args.get("drafts") == "1"  # packs: machine drafts only when asked
+        content, mimetype, name = render_report(db, season, company, fmt, company_link, drafts)
     except ReportError as exc:
         return error(400, str(exc))
     response = Response(content, content_type=mimetype)
