@@ -111,6 +111,14 @@ def evaluate(
     labels: LabelsOption = None,
     criteria: CriteriaOption = None,
     format: FormatOption = TableFormat.table,
+    prescore: Annotated[
+        bool,
+        typer.Option(
+            "--prescore",
+            help="evaluate the pre-score itself: the level per report and criterion against "
+            "labels/gold/gold.jsonl (needs the gold's reports analysed in --db)",
+        ),
+    ] = False,
     db: DbOption = None,
     backend: BackendOption = None,
 ) -> None:
@@ -122,6 +130,9 @@ def evaluate(
     """
     if csv_file is not None or model_dir is not None:
         _evaluate_csv(csv_file, model_dir, format, backend)
+        return
+    if prescore:
+        _evaluate_prescore(labels, criteria, db, format, backend)
         return
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.scoring import training
@@ -285,5 +296,45 @@ def _print_per_criterion(metrics: dict) -> None:
         out.print(
             "Retrieval and detection figures need the labelled reports analysed in the "
             "database (--db).",
+            highlight=False,
+        )
+
+
+def _evaluate_prescore(labels, criteria, db, format, backend) -> None:
+    from analyzer.embeddings.model import EmbeddingError
+    from analyzer.scoring.labels import LabelError
+    from analyzer.scoring.prescore_training import evaluate_on_gold
+
+    data = _training_data(labels, criteria, db, None, backend)
+    if data.db is None:
+        fail("--prescore needs the database where the gold's reports are analysed (--db)")
+    err.print("cross-validating the pre-score on labels/gold/gold.jsonl, folds by company ...")
+    try:
+        result, _ = evaluate_on_gold(
+            data.db, data.criteria, data.analyzer.embed_texts, data.embedding_model, data.labels,
+            progress=lambda m: err.print(m, highlight=False, markup=False),
+        )  # fmt: skip
+    except (ValueError, LabelError, EmbeddingError, OSError) as exc:
+        fail(str(exc))
+    if format is TableFormat.json:
+        print(json.dumps(result, indent=2))
+        return
+    out.print(
+        f"{result['reports']} reports, {result['model']['pairs']} report-criterion pairs, "
+        f"{result['folds']} folds grouped by company",
+        highlight=False,
+    )
+    out.print("draft                exact  within1  QWK    bal.acc  coverage", highlight=False)
+    for name, key in (("pre-score model", "model"), ("stored drafts", "today"),
+                      ("0 everywhere", "all_zero")):  # fmt: skip
+        f = result[key]
+        ba = (
+            "-"
+            if f["present_balanced_accuracy"] is None
+            else f"{f['present_balanced_accuracy']:.2f}"
+        )
+        out.print(
+            f"{name:<20} {f['exact']:.2f}   {f['within_one']:.2f}     {f['qwk']:.2f}   "
+            f"{ba:<7}  {f['coverage']:.2f}",
             highlight=False,
         )

@@ -66,3 +66,9 @@ def criteria_sets(db: Database, newest_first: bool = False) -> list[dict]:
     if newest_first:
         return list(db["criteria_sets"].rows_where(order_by="created_at desc"))
     return list(db["criteria_sets"].rows)
+
+
+def criteria_set_row(db: Database, version: str) -> dict | None:
+    """The stored row of a criteria version (name, title, source, content)."""
+    rows = list(db["criteria_sets"].rows_where("version = ?", [version]))
+    return rows[0] if rows else None

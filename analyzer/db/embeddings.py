@@ -63,3 +63,15 @@ def passage_vectors(db: Database, model: str, doc_id: int | None = None) -> list
         where 1 {where}
     """
     return db.execute(sql, params).fetchall()
+
+
+def report_vectors(db: Database, sha256: str, model: str) -> list[tuple]:
+    """(text, content hash, vector blob) of every embedded passage of the document with
+    this file hash, in passage order."""
+    return db.execute(
+        "select p.text, p.content_hash, e.vector from passages p "
+        "join documents d on d.id = p.document_id "
+        "join embeddings e on e.content_hash = p.content_hash and e.model = ? "
+        "where d.sha256 = ? order by p.id",
+        [model, sha256],
+    ).fetchall()

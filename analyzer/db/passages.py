@@ -51,3 +51,23 @@ def passage_rows(
     return list(
         db["passages"].rows_where("document_id = ?", [doc_id], select=columns, order_by=order_by)
     )
+
+
+def texts_by_hash(db: Database, hashes: set[str]) -> dict[str, str]:
+    """Passage text per content hash, for the hashes stored here (any document)."""
+    if not hashes or "passages" not in db.table_names():
+        return {}
+    marks = ",".join("?" * len(hashes))
+    sql = f"select content_hash, text from passages where content_hash in ({marks})"
+    return dict(db.execute(sql, list(hashes)).fetchall())
+
+
+def passages_of_sha(db: Database, sha256: str) -> list[tuple[str, str]]:
+    """(content hash, text) of every passage of the document with this file hash, in order."""
+    if "passages" not in db.table_names():
+        return []
+    return db.execute(
+        "select p.content_hash, p.text from passages p join documents d "
+        "on d.id = p.document_id where d.sha256 = ? order by p.id",
+        [sha256],
+    ).fetchall()

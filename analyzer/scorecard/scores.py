@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from analyzer.candidates.quotes import citation
-from analyzer.criteria.sets import CriteriaSet, Criterion, load_criteria
+from analyzer.criteria.sets import CriteriaSet, Criterion
+from analyzer.criteria.stored import criteria_for_documents
 from analyzer.scorecard import data
 from analyzer.scorecard.carryover import carry_over_suggestions
 from analyzer.scorecard.eligibility import Eligibility, check
@@ -228,10 +229,10 @@ def build_scorecard(
     with_previous: bool = True,
 ) -> Scorecard:
     """The company's scorecard for a season (and its previous season's, for the change)."""
-    cset = cset or load_criteria()
     season = normalise_season(season) or str(season)
     season_row = get_season(db, season)
     docs = documents_in_season(db, season, company)
+    cset = cset or criteria_for_documents(db, [d["id"] for d in docs])
     eligibility = {d["id"]: check(d, season_row) for d in docs}
     by_id = {d["id"]: d for d in docs}
     cands = {d["id"]: data.candidates(db, d["id"]) for d in docs}
@@ -362,6 +363,8 @@ def build_scorecards(
     db: Database, season: str, company: str | None = None, cset: CriteriaSet | None = None
 ) -> list[Scorecard]:
     """Scorecards of every company with documents in the season (or just one)."""
-    cset = cset or load_criteria()
     names = [company] if company else companies(db, season)
+    if cset is None:  # one criteria set for all companies: the season's documents' own
+        docs = [d for name in names for d in documents_in_season(db, season, name)]
+        cset = criteria_for_documents(db, [d["id"] for d in docs])
     return [build_scorecard(db, season, name, cset) for name in names]

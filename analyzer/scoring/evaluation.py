@@ -32,7 +32,7 @@ from sklearn.model_selection import GroupKFold
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import CriteriaSet
-from analyzer.db.embeddings import from_blob
+from analyzer.db.embeddings import from_blob, report_vectors
 from analyzer.scoring.model import (
     BACKGROUND_PER_DOCUMENT,
     CriteriaModel,
@@ -142,13 +142,7 @@ def _fold_training(training: TrainingSet, rows: np.ndarray) -> TrainingSet:
 
 
 def _report_passages(db: Database, sha: str, embedding_model: str):
-    rows = db.execute(
-        "select p.text, p.content_hash, e.vector from passages p "
-        "join documents d on d.id = p.document_id "
-        "join embeddings e on e.content_hash = p.content_hash and e.model = ? "
-        "where d.sha256 = ? order by p.id",
-        [embedding_model, sha],
-    ).fetchall()
+    rows = report_vectors(db, sha, embedding_model)
     if not rows:
         return None
     texts = [r[0] for r in rows]

@@ -31,6 +31,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import REPO_ROOT, CriteriaSet
+from analyzer.db.passages import passages_of_sha, texts_by_hash
 from analyzer.scoring.classifier import CARD_FILE, EvidenceClassifier
 from analyzer.scoring.sentence_sets import library_versions
 from analyzer.types import Label
@@ -76,11 +77,7 @@ class TrainingSet:
 
 
 def _passage_texts(db: Database | None, hashes: set[str]) -> dict[str, str]:
-    if db is None or not hashes or "passages" not in db.table_names():
-        return {}
-    marks = ",".join("?" * len(hashes))
-    sql = f"select content_hash, text from passages where content_hash in ({marks})"
-    return {h: t for h, t in db.execute(sql, list(hashes)).fetchall()}
+    return {} if db is None else texts_by_hash(db, hashes)
 
 
 def background_passages(
@@ -98,11 +95,7 @@ def background_passages(
     out: list[tuple[str, str]] = []
     rng = random.Random(seed)
     for sha in sorted(document_shas):
-        rows = db.execute(
-            "select p.content_hash, p.text from passages p join documents d "
-            "on d.id = p.document_id where d.sha256 = ? order by p.id",
-            [sha],
-        ).fetchall()
+        rows = passages_of_sha(db, sha)
         pool = []
         for h, t in rows:
             text = _norm(t)

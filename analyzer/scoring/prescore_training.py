@@ -321,3 +321,20 @@ def stored_drafts(db: Database, gold: dict) -> dict[tuple[str, str], int | None]
                 _, level, _, _ = draft(by_criterion.get(cid, []))
                 out[(sha, cid)] = level
     return out
+
+
+def evaluate_on_gold(
+    db: Database,
+    criteria: CriteriaSet,
+    embed: Callable[[list[str]], np.ndarray],
+    embedding_model: str,
+    labels: list[Label],
+    gold_path: str | Path = GOLD_FILE,
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict, list[Report]]:
+    """Cross-validated pre-score figures on the gold's reports as analysed in `db`, beside
+    answering 0 everywhere and the drafts stored in `db` ("today")."""
+    gold = load_gold(gold_path)
+    reports = reports_from_db(db, criteria, embed, embedding_model, gold, labels, progress)
+    return evaluate(reports, stored_drafts(db, gold), folds, progress), reports
