@@ -10,7 +10,7 @@ import numpy as np
 from analyzer.candidates.quotes import best_quote, line_boxes_of
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.levels import suggest_level
-from analyzer.scoring.prescore import PreScore
+from analyzer.scoring.prescore import PreScore, is_navigation
 from analyzer.scoring.scorers import Assessment
 from analyzer.scoring.verdict import is_evidence
 from analyzer.types import Passage
@@ -40,8 +40,12 @@ def select_candidates(
     k = min(top_k, len(passages))
     for j, criterion in enumerate(criteria.criteria):
         if prescore is not None:
-            order = prescore.passages[j][:k]
-            relevance = prescore.relevance[j][:k]
+            # The pre-score's order, with navigation text (contents, headings,
+            # cross-references) after every passage that could itself be evidence.
+            ranked = list(zip(prescore.passages[j], prescore.relevance[j], strict=True))
+            ranked.sort(key=lambda pair: is_navigation(passages[int(pair[0])].text))
+            order = [int(i) for i, _ in ranked[:k]]
+            relevance = [float(r) for _, r in ranked[:k]]
         else:
             order = np.argsort(-scores[:, j], kind="stable")[:k]
         for rank, i in enumerate(order, start=1):

@@ -95,6 +95,23 @@ def text_features(text: str) -> list[float]:
     return [math.log1p(len(text)), digits, short, ends, float(toc)]
 
 
+def is_navigation(text: str) -> bool:
+    """A table of contents, a run of headings or a cross-reference: text that points at
+    evidence elsewhere and never is evidence itself (it stays out of the first rank)."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return True
+    sentences = len(re.findall(r"[a-z][.!?](?:\s|$)", text))
+    if _DOT_LEADER.search(text):
+        return True
+    numbered = sum(1 for ln in lines if re.search(r"\s\d{1,3}$", ln))
+    if len(lines) >= 3 and numbered >= 0.5 * len(lines) and sentences == 0:
+        return True
+    # a short line with no sentence and no figure (a trailing page number aside): a heading
+    body = re.sub(r"\s\d{1,3}\s*$", "", text.strip())
+    return len(body) < 80 and sentences == 0 and not re.search(r"\d", body)
+
+
 def cue_vector(text: str) -> list[float]:
     cues = find_cues(text)
     return [1.0 if kind in cues else 0.0 for kind in CUE_KINDS]
