@@ -1,3 +1,4 @@
 from analyzer.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when multiprocessing imports it in a child
+    main()

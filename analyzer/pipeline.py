@@ -2,7 +2,9 @@
 
 ``Analyzer`` holds what is expensive to set up (the database, the embedding model, the
 criteria and their prototype vectors) so a batch of reports pays for it once. Each
-report is written in one transaction: a failure leaves the database as it was.
+report is written in one transaction, its ``runs`` row included: a failure or a kill
+leaves the database as it was. The PDF is parsed in a child process with resource limits
+(``reading/sandbox.py``), so a hostile file fails alone.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ from analyzer.db.runs import finish_run, start_run
 from analyzer.embeddings.model import Embedder, get_embedder
 from analyzer.hashes import content_hash, file_sha256
 from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, split_passages
-from analyzer.reading.parsing import PARSER_VERSION, ParseError, parse_pdf
+from analyzer.reading.limits import Limits
+from analyzer.reading.names import storable
+from analyzer.reading.parsing import PARSER_VERSION, ParseError, check_file, parse_checked
+from analyzer.reading.sandbox import parse_isolated
 from analyzer.scoring.model import CriteriaModel, find_model
 from analyzer.scoring.prescore import KIND as PRESCORE_KIND
 from analyzer.scoring.prescore import PreScore, PreScoreModel, PreScorer
-from analyzer.scoring.scorers import HybridScorer, Scorer, TrainedScorer, assess
+from analyzer.scoring.scorers import Assessment, HybridScorer, Scorer, TrainedScorer, assess
+from analyzer.types import ParsedDocument, Passage
 
 DEFAULT_TOP_K = 5
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -51,6 +57,8 @@ class Settings:
     classifier_dir: str | None = None  # a specific trained model folder instead
     prescore_dir: str | None = None  # a specific pre-score model folder (else the newest)
     use_prescore: bool = True  # the newest pre-score model, when there is one
+    limits: Limits = field(default_factory=Limits)  # what reading one file may cost
+    isolate: bool = True  # parse in a limited child process (off only for benchmarks)
 
 
 @dataclass
@@ -67,6 +75,51 @@ class Result:
     reused: bool = False  # the same file was analysed before
     seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    damaged: list[str] = field(default_factory=list)  # repairs the file needed, if any
+
+
+@dataclass
+class Prepared:
+    """A report read and split, ready to embed (picklable: it may come from elsewhere)."""
+
+    parsed: ParsedDocument
+    passages: list[Passage]
+    damaged: list[str]
+    parse_seconds: float = 0.0
+    split_seconds: float = 0.0
+
+
+@dataclass
+class Computed:
+    """Everything an analysis works out before it writes (picklable, so a Ray worker can
+    compute a report and the driver store it)."""
+
+    path: Path
+    run_settings: dict
+    sha256: str = ""
+    parsed: ParsedDocument | None = None  # None when the stored passages were reused
+    passages: list[Passage] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    pages: int = 0
+    flags: dict[str, list[int]] = field(default_factory=dict)
+    reused: bool = False
+    vectors: np.ndarray | None = None
+    embedded: int = 0
+    assessment: Assessment | None = None
+    prescore: PreScore | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def result(self) -> Result:
+        return Result(
+            self.path,
+            pages=self.pages,
+            passages=len(self.passages),
+            embedded=self.embedded,
+            flags=self.flags,
+            reused=self.reused,
+            seconds=dict(self.seconds),
+            damaged=list(self.damaged),
+        )
 
 
 class Analyzer:
@@ -217,15 +270,10 @@ class Analyzer:
             for j, c in enumerate(self.criteria.criteria)
         ]
 
-    def analyze(
-        self, path: str | Path, meta: dict | None = None, progress: Progress | None = None
-    ) -> Result:
-        """Analyse one report; on failure the result carries the error and nothing is stored."""
-        path = Path(path)
-        result = Result(path)
-        meta = dict(meta or {})
+    def run_settings(self) -> dict:
+        """The settings a runs row records for an analysis with this analyzer."""
         settings = self.settings
-        run_settings = {
+        return {
             "model": None,
             "passage_size": settings.passage_size,
             "passage_overlap": settings.passage_overlap,
@@ -234,98 +282,144 @@ class Analyzer:
             "criteria_version": self.criteria.version,
             "parser_version": PARSER_VERSION,
         }
-        run_id = None
-        try:
-            clock = time.perf_counter()
-            sha = file_sha256(path) if path.is_file() else None
-            existing = document_by_sha(self.db, sha) if sha else None
-            reuse = (
-                existing is not None
-                and existing["parser_version"] == PARSER_VERSION
-                and existing["passage_size"] == settings.passage_size
-                and existing["passage_overlap"] == settings.passage_overlap
-            )
-            parsed = None
-            if reuse:
-                stored = load_passages(self.db, existing["id"])
-                passages = [p for _, p in stored]
-                result.reused = True
-                result.pages = existing["page_count"]
-                result.flags = store_flags(existing)
-            else:
-                parsed = parse_pdf(path)
-                result.pages = len(parsed.pages)
-                result.flags = parsed.flags
-                result.seconds["parse"] = time.perf_counter() - clock
-                clock = time.perf_counter()
-                passages = split_passages(parsed, settings.passage_size, settings.passage_overlap)
-                result.seconds["split"] = time.perf_counter() - clock
-            if progress:
-                progress("parsed", result.pages, result.pages)
-            result.passages = len(passages)
 
-            clock = time.perf_counter()
-            vectors, result.embedded = self._embed([p.text for p in passages], progress)
-            result.seconds["embed"] = time.perf_counter() - clock
-            run_settings["model"] = self.embedder.name
+    def read(self, path: str | Path) -> Prepared:
+        """Parse (in a limited child process) and split one report: the part of an
+        analysis a season run does ahead, while the previous report is embedded."""
+        path = Path(path)
+        settings = self.settings
+        clock = time.perf_counter()
+        reader = parse_isolated if settings.isolate else parse_checked
+        parsed, damaged = reader(path, settings.limits)
+        parsed.path = Path(storable(path))  # undecodable bytes in a name become \xNN
+        parse_seconds = time.perf_counter() - clock
+        clock = time.perf_counter()
+        passages = split_passages(parsed, settings.passage_size, settings.passage_overlap)
+        return Prepared(parsed, passages, damaged, parse_seconds, time.perf_counter() - clock)
 
-            clock = time.perf_counter()
-            assessment = assess(self.scorer, [p.text for p in passages], vectors)
-            run_settings["classifier"] = str(self.classifier_path or "") or None
-            result.seconds["score"] = time.perf_counter() - clock
+    def compute(
+        self,
+        path: str | Path,
+        progress: Progress | None = None,
+        prepared: Prepared | None = None,
+    ) -> Computed:
+        """Everything an analysis works out before it writes: passages (reused when the same
+        file was analysed with the same settings), vectors, scores and the pre-score.
+        Raises ParseError (and anything else) for the caller to report."""
+        path = Path(path)
+        settings = self.settings
+        out = Computed(path=path, run_settings=self.run_settings())
+        check_file(path)  # a FIFO or device must never be opened
+        out.sha256 = file_sha256(path)
+        existing = document_by_sha(self.db, out.sha256)
+        reuse = (
+            existing is not None
+            and existing["parser_version"] == PARSER_VERSION
+            and existing["passage_size"] == settings.passage_size
+            and existing["passage_overlap"] == settings.passage_overlap
+        )
+        if reuse:
+            out.passages = [p for _, p in load_passages(self.db, existing["id"])]
+            out.reused = True
+            out.pages = existing["page_count"]
+            out.flags = store_flags(existing)
+            if "damaged" in out.flags:
+                out.damaged = ["flagged damaged when first analysed"]
+        else:
+            ready = prepared or self.read(path)
+            out.parsed, out.passages, out.damaged = ready.parsed, ready.passages, ready.damaged
+            out.pages = len(ready.parsed.pages)
+            out.flags = ready.parsed.flags
+            out.seconds["parse"] = ready.parse_seconds
+            out.seconds["split"] = ready.split_seconds
+        if progress:
+            progress("parsed", out.pages, out.pages)
 
-            clock = time.perf_counter()
-            prescore = None
-            if self.prescorer is not None:
-                texts = [p.text for p in passages]
-                hybrid = assessment.hybrid
-                if hybrid is None:
-                    hybrid = HybridScorer(self.criteria, self.embed_texts).score(texts, vectors)
-                prescore = self.prescorer.judge(texts, vectors, hybrid)
-                run_settings["prescore"] = str(self.prescorer.path)
-                result.seconds["judge"] = time.perf_counter() - clock
+        texts = [p.text for p in out.passages]
+        clock = time.perf_counter()
+        out.vectors, out.embedded = self._embed(texts, progress)
+        out.seconds["embed"] = time.perf_counter() - clock
+        out.run_settings["model"] = self.embedder.name
 
+        clock = time.perf_counter()
+        out.assessment = assess(self.scorer, texts, out.vectors)
+        out.run_settings["classifier"] = str(self.classifier_path or "") or None
+        out.seconds["score"] = time.perf_counter() - clock
+
+        if self.prescorer is not None:
             clock = time.perf_counter()
-            run_id = start_run(self.db, str(path), "analyze", run_settings)
-            with self.db.atomic():
-                save_criteria_set(self.db, self.criteria)
-                if parsed is not None:
-                    doc_id = save_document(
-                        self.db,
-                        parsed,
-                        {**meta, "parser_version": PARSER_VERSION},
-                        (settings.passage_size, settings.passage_overlap),
-                    )
-                    replace_passages(self.db, doc_id, passages)
-                else:
-                    doc_id = existing["id"]
-                    update_document(self.db, doc_id, {k: str(v) for k, v in meta.items() if v})
-                ids = [pid for pid, _ in load_passages(self.db, doc_id)]
-                rows = select_candidates(
-                    self.criteria,
-                    self._terms,
-                    passages,
-                    ids,
-                    assessment,
-                    settings.top_k,
-                    page_lines(self.db, doc_id),
-                    prescore,
+            hybrid = out.assessment.hybrid
+            if hybrid is None:
+                hybrid = HybridScorer(self.criteria, self.embed_texts).score(texts, out.vectors)
+            out.prescore = self.prescorer.judge(texts, out.vectors, hybrid)
+            out.run_settings["prescore"] = str(self.prescorer.path)
+            out.seconds["judge"] = time.perf_counter() - clock
+        return out
+
+    def store(self, computed: Computed, meta: dict | None = None) -> Result:
+        """Write one computed report in one transaction, its runs row included."""
+        meta = dict(meta or {})
+        settings = self.settings
+        result = computed.result()
+        clock = time.perf_counter()
+        with self.db.atomic():  # the run row too: a kill never leaves one "running"
+            run_id = start_run(self.db, storable(computed.path), "analyze", computed.run_settings)
+            save_criteria_set(self.db, self.criteria)
+            existing = document_by_sha(self.db, computed.sha256)
+            if computed.parsed is not None or existing is None:
+                if computed.parsed is None:
+                    raise ValueError("a reused report must be stored where it was analysed")
+                doc_id = save_document(
+                    self.db,
+                    computed.parsed,
+                    {**meta, "parser_version": PARSER_VERSION},
+                    (settings.passage_size, settings.passage_overlap),
                 )
-                rows = [{**r, "document_id": doc_id, "run_id": run_id} for r in rows]
-                replace_candidates(self.db, doc_id, self.criteria.version, rows)
-                replace_drafts(self.db, doc_id, self.criteria.version, self._drafts(prescore))
-                result.doc_id = doc_id
-                result.candidates = len(rows)
-                result.seconds["store"] = time.perf_counter() - clock
-                finish_run(self.db, run_id, "ok", doc_id, stats_of(result))
+                replace_passages(self.db, doc_id, computed.passages)
+            else:
+                doc_id = existing["id"]
+                update_document(self.db, doc_id, {k: str(v) for k, v in meta.items() if v})
+            ids = [pid for pid, _ in load_passages(self.db, doc_id)]
+            rows = select_candidates(
+                self.criteria,
+                self._terms,
+                computed.passages,
+                ids,
+                computed.assessment,
+                settings.top_k,
+                page_lines(self.db, doc_id),
+                computed.prescore,
+            )
+            rows = [{**r, "document_id": doc_id, "run_id": run_id} for r in rows]
+            replace_candidates(self.db, doc_id, self.criteria.version, rows)
+            replace_drafts(self.db, doc_id, self.criteria.version, self._drafts(computed.prescore))
+            result.doc_id = doc_id
+            result.candidates = len(rows)
+            result.seconds["store"] = time.perf_counter() - clock
+            finish_run(self.db, run_id, "ok", doc_id, stats_of(result))
+        return result
+
+    def analyze(
+        self,
+        path: str | Path,
+        meta: dict | None = None,
+        progress: Progress | None = None,
+        prepared: Prepared | None = None,
+    ) -> Result:
+        """Analyse one report; on failure the result carries the error and nothing is stored.
+
+        ``prepared``: the report already read by ``read`` (a season run reads ahead)."""
+        path = Path(path)
+        try:
+            return self.store(self.compute(path, progress, prepared), meta)
         except ParseError as exc:
-            result.error = str(exc)
+            error = str(exc)
         except Exception as exc:  # one bad report must not stop a batch
-            result.error = f"{type(exc).__name__}: {exc}"
-        if result.error:
-            if run_id is None:
-                run_id = start_run(self.db, str(path), "analyze", run_settings)
-            finish_run(self.db, run_id, "failed", None, stats_of(result), result.error)
+            error = f"{type(exc).__name__}: {exc}"
+        result = Result(path, error=error)
+        with self.db.atomic():
+            run_id = start_run(self.db, storable(path), "analyze", self.run_settings())
+            finish_run(self.db, run_id, "failed", None, stats_of(result), error)
         return result
 
 
@@ -340,5 +434,6 @@ def stats_of(result: Result) -> dict:
         "embedded": result.embedded,
         "candidates": result.candidates,
         "reused": result.reused,
+        "damaged": result.damaged,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }

@@ -181,7 +181,8 @@ def test_accounts_hash_passwords_and_keep_an_admin(db):
     accounts.set_disabled(db, "ben", True)
     with pytest.raises(accounts.AccountError, match="disabled"):
         accounts.authenticate(db, "ben", PASSWORD)
-    assert accounts.secret_key(db) == accounts.secret_key(db) and len(accounts.secret_key(db)) == 64
+    # The signing key is no longer kept in the database (tests/test_security.py checks its file).
+    assert accounts.get_setting(db, "secret_key") is None
 
 
 def test_users_and_serve_through_the_cli(tmp_path):

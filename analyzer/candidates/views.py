@@ -19,6 +19,7 @@ from analyzer.db.documents import all_documents, find_document
 from analyzer.db.drafts import document_drafts
 from analyzer.db.passages import passage_rows
 from analyzer.levels import candidate_level
+from analyzer.reading.names import shown
 from analyzer.scoring.verdict import is_evidence, with_drafts
 
 
@@ -132,7 +133,7 @@ def result_line(result) -> str:
     flags = "; ".join(f"{k} on p. {page_ranges(v)}" for k, v in result.flags.items())
     cached = result.passages - result.embedded
     parts = [
-        f"{result.path.name}: document {result.doc_id}",
+        f"{shown(result.path.name)}: document {result.doc_id}",
         f"{result.pages} pages",
         f"{result.passages} passages ({cached} already embedded)",
         f"{result.candidates} candidates",
@@ -155,6 +156,9 @@ def summary_line(results: list, missing: int = 0) -> str:
         f"Analysed {len(ok)} report(s): {pages} pages, {passages} passages, "
         f"{candidates_n} candidates."
     )
+    damaged = sum(1 for r in ok if r.damaged)
+    if damaged:
+        line += f" {damaged} damaged (repaired to read; text may be missing, see warnings above)."
     if failed:
         line += f" {failed} failed (see errors above)."
     return line

@@ -30,6 +30,7 @@ from analyzer.cli.common import (
     fail,
     open_database,
     out,
+    warn,
 )
 
 
@@ -86,25 +87,40 @@ def analyze(
         bool,
         typer.Option("--classifier-auto/--no-classifier", help="use a trained model when one fits"),
     ] = True,
+    max_pages: Annotated[int, typer.Option(help="refuse a file with more pages")] = 3000,
+    max_memory_mb: Annotated[
+        int, typer.Option(help="memory the process parsing one file may use (MB)")
+    ] = 2048,
+    max_decompressed_mb: Annotated[
+        int, typer.Option(help="refuse a file whose compressed text streams expand beyond (MB)")
+    ] = 1024,
+    timeout: Annotated[float, typer.Option(help="seconds parsing one file may take")] = 600,
     model: ModelOption = None,
     backend: BackendOption = None,
     db: DbOption = None,
 ) -> None:
-    """Parse, embed and score reports; store passages and evidence candidates."""
+    """Parse, embed and score reports; store passages and evidence candidates.
+
+    Each file is parsed in a child process within the limits below, so a hostile or broken
+    file fails alone and the batch goes on."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from analyzer.candidates import views
     from analyzer.criteria.sets import CriteriaError
     from analyzer.embeddings.model import EmbeddingError
-    from analyzer.pipeline import Analyzer, Settings
+    from analyzer.pipeline import Analyzer, Result, Settings
+    from analyzer.reading.limits import Limits
+    from analyzer.reading.names import shown
 
     files, missing = views.collect_pdfs(paths)
     for path, reason in missing:
-        error(f"{path}: {reason}")
+        error(f"{shown(path)}: {reason}")
     if not files:
         raise typer.Exit(1)
     if top_k < 1 or passage_size < 100 or not 0 <= passage_overlap < passage_size:
         fail("need --top-k >= 1, --passage-size >= 100 and 0 <= --passage-overlap < --passage-size")
+    if min(max_pages, max_memory_mb, max_decompressed_mb) < 1 or not timeout > 0:
+        fail("the --max-* limits must be at least 1 and --timeout above 0")
     if classifier is not None and not (classifier / "card.json").is_file():
         fail(f"{classifier}: not a trained model folder (no card.json)")
     database = open_database(db)
@@ -117,6 +133,7 @@ def analyze(
         criteria=criteria,
         use_classifier=use_classifier,
         classifier_dir=str(classifier) if classifier else None,
+        limits=Limits(max_memory_mb, max_pages, max_decompressed_mb, timeout),
     )
     try:
         analyzer = Analyzer(database, settings).prepare()
@@ -128,7 +145,7 @@ def analyze(
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.fields[detail]}", markup=False),  # file names are not markup
         TimeElapsedColumn(),
         console=err,
         transient=True,
@@ -136,20 +153,28 @@ def analyze(
     ) as bar:
         overall = bar.add_task(f"{len(files)} report(s)", total=len(files), detail="")
         for path in files:
-            bar.update(overall, detail=path.name)
+            name = shown(path.name)
+            bar.update(overall, detail=name)
 
-            def progress(stage: str, done: int, total: int, _path=path) -> None:
-                bar.update(overall, detail=f"{_path.name}: {stage} {done}/{total}")
+            def progress(stage: str, done: int, total: int, _name=name) -> None:
+                bar.update(overall, detail=f"{_name}: {stage} {done}/{total}")
 
             try:
                 result = analyzer.analyze(path, meta, progress)
             except EmbeddingError as exc:
                 fail(str(exc))
+            except Exception as exc:  # e.g. a locked database: this file fails, the batch goes on
+                result = Result(path, error=f"not stored: {type(exc).__name__}: {exc}")
             results.append(result)
             if result.error:
-                error(f"{path}: {result.error}")
+                error(f"{shown(path)}: {result.error}")
             else:
                 out.print(views.result_line(result), highlight=False, markup=False)
+                if result.damaged:
+                    warn(
+                        f"{shown(path)}: damaged PDF, repaired to read it "
+                        f"({'; '.join(result.damaged)}): text may be missing, check the pages"
+                    )
             bar.advance(overall)
     failed = [r for r in results if r.error] + missing
     out.print(views.summary_line(results, len(missing)), highlight=False, markup=False)
@@ -160,6 +185,7 @@ def analyze(
 def documents(format: FormatOption = TableFormat.table, db: DbOption = None) -> None:
     """List analysed documents."""
     from analyzer.candidates import views
+    from analyzer.reading.names import shown
 
     rows = views.documents(open_database(db, must_exist=True))
     if format is TableFormat.json:
@@ -170,8 +196,8 @@ def documents(format: FormatOption = TableFormat.table, db: DbOption = None) -> 
         flags = ", ".join(f"{k}: {len(v)}" for k, v in r["flags"].items()) or "-"
         table.add_row(
             str(r["doc_id"]),
-            r["file_name"],
-            r["company"] or "-",
+            Text(shown(r["file_name"])),
+            Text(r["company"] or "-"),
             r["fiscal_year"] or "-",
             str(r["pages"]),
             flags,
@@ -295,33 +321,51 @@ def passages(
 def search(
     query: Annotated[str, typer.Argument(help="what to look for, in plain words")],
     doc: Annotated[str | None, typer.Option(help="only this document (id or path)")] = None,
+    company: Annotated[str | None, typer.Option(help="only this company's documents")] = None,
+    season: Annotated[
+        str | None, typer.Option(help="only documents of this season (else fiscal year)")
+    ] = None,
+    criterion: Annotated[
+        str | None, typer.Option(help="only passages that are candidates for this criterion")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="hybrid (meaning + keywords), dense or keyword")
+    ] = "hybrid",
     limit: Annotated[int, typer.Option(help="how many passages")] = 10,
     format: FormatOption = TableFormat.table,
     model: ModelOption = None,
     backend: BackendOption = None,
     db: DbOption = None,
 ) -> None:
-    """Rank stored passages by meaning against free text."""
+    """Rank stored passages against free text, by meaning and keywords (fused)."""
     from analyzer.db.connection import StoreError
     from analyzer.embeddings.model import EmbeddingError
+    from analyzer.search import MODES
     from analyzer.search import search as rank
 
     if not query.strip():
         fail("the search text is empty")
     if limit < 1:
         fail("--limit must be at least 1")
+    if mode not in MODES:
+        fail(f"--mode must be one of {', '.join(MODES)}")
     try:
-        rows = rank(open_database(db, must_exist=True), query, doc, limit, model, backend)
+        rows = rank(
+            open_database(db, must_exist=True), query, doc, limit, model, backend,
+            company=company, season=season, criterion=criterion, mode=mode,
+        )  # fmt: skip
     except (StoreError, EmbeddingError) as exc:
         fail(str(exc))
     if format is TableFormat.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table("score", "doc", "citation", "text", show_lines=True)
+    table = Table("score", "doc", "citation", "text", "candidate for", show_lines=True)
     for r in rows:
+        marks = ", ".join(f"{c['criterion']} #{c['rank']}" for c in r["candidate_for"])
         table.add_row(
-            f"{r['score']:.3f}", Text(r["file_name"]), Text(r["citation"]), Text(r["text"][:400])
-        )
+            f"{r['score']:.3f}", Text(r["file_name"]), Text(r["citation"]),
+            Text(r["text"][:400]), Text(marks),
+        )  # fmt: skip
     out.print(table)
 
 

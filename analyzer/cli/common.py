@@ -99,6 +99,11 @@ def error(message: str) -> None:
     err.print(Text.assemble(("error:", "red"), " ", message))
 
 
+def warn(message: str) -> None:
+    """One yellow ``warning:`` line on stderr (printed as it is, never as markup)."""
+    err.print(Text.assemble(("warning:", "yellow"), " ", message))
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one red line on stderr and exit non-zero: users never see a traceback."""
     error(message)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from analyzer.cli import analysis, decisions, report, train, web
+from analyzer.cli import analysis, decisions, report, season, train, web
 from analyzer.cli.common import DB_HELP, App, err
 
 for _name, _value in (
@@ -50,6 +50,8 @@ app.command()(decisions.decide)
 app.command("export-labels")(decisions.export_labels)
 app.command("criteria")(analysis.list_criteria)
 app.command("report")(report.report)
+report.season_app.command("run")(season.season_run)
+report.season_app.command("status")(season.season_status)
 app.add_typer(report.season_app, name="season")
 app.add_typer(report.document_app, name="document")
 app.add_typer(web.users_app, name="users")

@@ -94,11 +94,39 @@ def set_user(
     out.print(f"user {username} updated", highlight=False, markup=False)
 
 
+@users_app.command("logout")
+def logout_user(
+    username: Annotated[str, typer.Argument(help="the user's login name")],
+    db: DbOption = None,
+) -> None:
+    """End every session of a user (a lost laptop, a shared browser)."""
+    from analyzer import accounts
+
+    try:
+        ended = accounts.end_sessions(open_database(db, must_exist=True), username)
+    except accounts.AccountError as exc:
+        fail(str(exc))
+    out.print(f"{username}: {ended} sessions ended", highlight=False, markup=False)
+
+
 def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     upload_limit_mb: Annotated[int, typer.Option(help="largest PDF accepted, in MB")] = 100,
     threads: Annotated[int, typer.Option(help="request threads")] = 4,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="behind HTTPS: send the session cookie over HTTPS only, and HSTS",
+        ),
+    ] = False,
+    proxy_hops: Annotated[
+        int,
+        typer.Option(
+            help="reverse proxies in front (trust their X-Forwarded-For/-Proto/-Host headers)"
+        ),
+    ] = 0,
     db: DbOption = None,
 ) -> None:
     """Start the review web app (upload, review with the page image, export)."""
@@ -113,13 +141,28 @@ def serve(
         fail("--upload-limit-mb must be at least 1")
     if threads < 1:
         fail("--threads must be at least 1")
+    if not 0 <= proxy_hops <= 5:
+        fail("--proxy-hops must be between 0 and 5")
     path = db_path(db)
     open_database(path)
-    app = make_app(path, upload_limit=upload_limit_mb * 2**20)
+    app = make_app(
+        path,
+        upload_limit=upload_limit_mb * 2**20,
+        secure_cookies=secure_cookies,
+        proxy_hops=proxy_hops,
+    )
     if not accounts.list_users(open_database(path)):
         err.print(
             f"no users yet: create the first with: "
             f"analyzer users add NAME --role admin --db {path}",
+            highlight=False,
+            markup=False,
+        )
+    if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+        err.print(
+            "warning: listening beyond this machine over plain HTTP; passwords and session "
+            "cookies cross the network in clear. Put the app behind an HTTPS proxy and use "
+            "--secure-cookies (see the README's Security section).",
             highlight=False,
             markup=False,
         )

@@ -72,11 +72,30 @@ def open_db(path: str | Path | None = None) -> Database:
                 raise StoreError(f"{path}: not an SQLite database")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         db = connect(path)
         migrations.apply(db)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open database ({exc})") from None
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (it holds password hashes and
+    sessions); SQLite gives its -wal and -shm files the same mode. An existing file is left
+    as it is (see ``make_private``)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def make_private(path: str | Path) -> None:
+    """Take group and other access away from a database file and its -wal, -shm and
+    -journal files (the web app does this when it starts: older files were 0644)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        target = Path(f"{path}{suffix}")
+        with contextlib.suppress(FileNotFoundError):
+            if target.stat().st_mode & 0o077:
+                os.chmod(target, 0o600)
 
 
 def use_wal(db: Database) -> None:

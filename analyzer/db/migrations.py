@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from analyzer.candidates.quotes import line_boxes_of, locate_quote
+from analyzer.db.fts import create_passage_fts, rebuild_passage_fts
 
 migrations = Migrations("analyzer")
 
@@ -318,4 +319,72 @@ def m007_drafts(db: Database) -> None:
         },
         pk=("document_id", "criteria_version", "criterion_id"),
         foreign_keys=[("document_id", "documents", "id")],
+    )
+
+
+@migrations()
+def m008_passage_fts(db: Database) -> None:
+    """Keyword search (FTS5, BM25) beside the meaning search; passages stored before this
+    migration are indexed here, from the database, without analysing anything again."""
+    create_passage_fts(db)
+    rebuild_passage_fts(db)
+
+
+@migrations()
+def m009_sessions_and_login_throttle(db: Database) -> None:
+    """Server-side sessions (so logout, a password change, disabling or a role change ends
+    them), failed-login counters that survive a restart, and the addresses each user logged
+    in from (a throttled name still opens from one of them). The session-signing key moves
+    to a 0600 file beside the database: a copy of the database no longer forges cookies."""
+    db["sessions"].create(
+        {
+            "id": str,  # sha256 of the random token in the cookie; the token itself is not stored
+            "user_id": int,
+            "created_at": str,
+            "expires_at": float,  # epoch seconds
+            "address": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db["sessions"].create_index(["user_id"])
+    db["login_throttle"].create(
+        {
+            "key": str,  # "user:<lower name>" or "addr:<client address>"
+            "failures": int,
+            "last_failure": float,  # epoch seconds
+            "blocked_until": float,
+        },
+        pk="key",
+    )
+    db["login_addresses"].create(
+        {"user_id": int, "address": str, "last_login": float},
+        pk=("user_id", "address"),
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.execute("delete from settings where key = 'secret_key'")
+
+
+@migrations()
+def m010_season_runs(db: Database) -> None:
+    """A season's run: every report registered for it, and how its analysis went."""
+    db["season_runs"].create(
+        {
+            "season": str,
+            "sha256": str,
+            "file_name": str,
+            "path": str,
+            "company": str,
+            "fiscal_year": str,
+            "report_type": str,
+            "status": str,  # pending, done, failed
+            "document_id": int,
+            "pages": int,
+            "passages": int,
+            "flags": str,  # JSON {"no_text": [5, 6], ...}
+            "seconds": float,
+            "error": str,
+            "updated_at": str,
+        },
+        pk=("season", "sha256"),
     )

@@ -6,12 +6,14 @@ import json
 
 from sqlite_utils import Database
 
+from analyzer.db.fts import index_document, unindex_document
 from analyzer.types import PagePart, Passage
 
 
 def replace_passages(db: Database, doc_id: int, passages: list[Passage]) -> None:
     """Store the document's passages, replacing earlier ones (and candidates made from them)."""
     db["candidates"].delete_where("document_id = ?", [doc_id])
+    unindex_document(db, doc_id)  # keyword index: same transaction as the passages
     db["passages"].delete_where("document_id = ?", [doc_id])
     db["passages"].insert_all(
         {
@@ -26,6 +28,7 @@ def replace_passages(db: Database, doc_id: int, passages: list[Passage]) -> None
         }
         for p in passages
     )
+    index_document(db, doc_id)
 
 
 def load_passages(db: Database, doc_id: int) -> list[tuple[int, Passage]]:

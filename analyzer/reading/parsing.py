@@ -9,14 +9,16 @@ either in the PDF's page labels or in the folios printed in the margins.
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
+import stat
 from collections import Counter
 from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from analyzer.hashes import file_sha256
 from analyzer.reading.layout import Line, compose_text, group_lines, reading_order
+from analyzer.reading.limits import LimitError, Limits, inspect_pdf
 from analyzer.reading.pdftext import RawPage, extract_page
 from analyzer.reading.textquality import page_flags
 from analyzer.types import LabelRegion, ParsedDocument, ParsedPage
@@ -29,21 +31,36 @@ class ParseError(Exception):
     """The file cannot be read as a report; the message says why in one line."""
 
 
-def open_pdf(path: Path) -> pdfium.PdfDocument:
-    """Open a PDF or raise ParseError with a one-line reason."""
-    if not path.exists():
-        raise ParseError("no such file")
-    if path.is_dir():
+def check_file(path: Path) -> None:
+    """Raise ParseError unless path is a non-empty regular file that starts like a PDF.
+
+    Runs before anything opens the file: reading a FIFO or a device would block or never end.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ParseError("no such file") from None
+    except OSError as exc:
+        raise ParseError(f"cannot read it ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
         raise ParseError("is a folder, not a PDF file")
-    size = path.stat().st_size
-    if size == 0:
+    if stat.S_ISFIFO(info.st_mode):
+        raise ParseError("not a regular file (a FIFO, named pipe)")
+    if not stat.S_ISREG(info.st_mode):
+        raise ParseError("not a regular file (a device or socket)")
+    if info.st_size == 0:
         raise ParseError("empty file (0 bytes)")
     with open(path, "rb") as fh:
         head = fh.read(1024)
     if b"%PDF-" not in head:
         raise ParseError("not a PDF (no %PDF header)")
+
+
+def open_pdf(path: Path, data: bytes | None = None) -> pdfium.PdfDocument:
+    """Open a PDF (from its bytes when given) or raise ParseError with a one-line reason."""
+    check_file(path)
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        pdf = pdfium.PdfDocument(data if data is not None else path.read_bytes())
     except pdfium.PdfiumError as exc:
         message = str(exc).lower()
         if "password" in message:
@@ -55,26 +72,59 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
     return pdf
 
 
-def parse_pdf(path: str | Path) -> ParsedDocument:
-    """Parse every page of the PDF at path."""
+def parse_pdf(path: str | Path, limits: Limits | None = None) -> ParsedDocument:
+    """Parse every page of the PDF at path (see ``parse_checked`` for the damage report)."""
+    return parse_checked(path, limits)[0]
+
+
+def parse_checked(
+    path: str | Path, limits: Limits | None = None
+) -> tuple[ParsedDocument, list[str]]:
+    """Parse the PDF at path within limits; returns the document and the repairs it needed.
+
+    A file whose structure had to be repaired has every page flagged ``damaged``: PDFium
+    reads what it can, and text may be missing anywhere.
+    """
     path = Path(path)
-    pdf = open_pdf(path)
+    limits = limits or Limits()
+    check_file(path)
+    data = path.read_bytes()
+    try:
+        problems = inspect_pdf(data, limits)
+    except LimitError as exc:
+        raise ParseError(f"refused: {exc}") from None
+    pdf = open_pdf(path, data)
+    if len(pdf) > limits.pages:
+        count = len(pdf)
+        pdf.close()
+        raise ParseError(f"refused: {count:,} pages, more than the limit of {limits.pages:,}")
     # Parsing makes ~100,000 small objects per report and no reference cycles; the cyclic
     # garbage collector would only rescan them over and over (15-25% of the parse time).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        try:
-            raw_pages = [extract_page(pdf, i) for i in range(len(pdf))]
-        except pdfium.PdfiumError as exc:
-            raise ParseError(f"damaged PDF: {exc}") from None
+        raw_pages = []
+        lost = 0
+        for i in range(len(pdf)):
+            try:
+                raw_pages.append(extract_page(pdf, i))
+            except pdfium.PdfiumError:  # a damaged page: keep its place, read the others
+                lost += 1
+                raw_pages.append(RawPage(i + 1, 612.0, 792.0, []))
+        if lost == len(pdf):
+            raise ParseError("damaged PDF: PDFium cannot load any of its pages")
+        if lost:
+            problems.append(f"{lost} page(s) could not be loaded")
         pdf_labels = [pdf.get_page_label(i) or "" for i in range(len(pdf))]
         pages = build_pages(raw_pages, pdf_labels)
     finally:
         pdf.close()
         if gc_was_enabled:
             gc.enable()
-    return ParsedDocument(path, file_sha256(path), pages)
+    if problems:
+        for page in pages:
+            page.flags.append("damaged")
+    return ParsedDocument(path, hashlib.sha256(data).hexdigest(), pages), problems
 
 
 def build_pages(raw_pages: list[RawPage], pdf_labels: list[str]) -> list[ParsedPage]:

@@ -1,7 +1,9 @@
 """Confirmed evidence out: CSV and JSON with citations, the same rows for the CLI and the web.
 
 What counts as confirmed is decided in review.py (one reviewer, or two with four eyes);
-this module only lists and formats it, so the CLI and the web export the same rows.
+this module only lists and formats it, so the CLI and the web export the same rows. Quotes
+come from companies' reports, so CSV cells that a spreadsheet would run as a formula are
+neutralised; JSON keeps the exact text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,24 @@ from analyzer.db.documents import all_documents
 from analyzer.levels import effective_level
 from analyzer.review.decisions import effective, is_positive
 from analyzer.review.status import CONFIRMED, items, statuses
+
+# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice or
+# Google Sheets: "=HYPERLINK(...)", "+cmd|...", "-2+3", "@SUM(...)", and the same after a
+# tab, carriage return or line feed; full-width forms are read as the ASCII ones in some
+# locales.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def is_formula_like(value: object) -> bool:
+    """Would a spreadsheet read this text as a formula?"""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def spreadsheet_text(value: object) -> object:
+    """Text for a CSV cell that no spreadsheet runs: a leading apostrophe (as OWASP
+    advises) before text that would start a formula; anything else is left as it is."""
+    return "'" + value if is_formula_like(value) else value
+
 
 FIELDS = [
     "document_id",
@@ -79,15 +99,16 @@ def confirmed(db: Database, doc_id: int | None = None, company: str | None = Non
 
 
 def to_csv(rows: list[dict]) -> str:
-    """Rows as CSV with a header; reviewers joined with '; '."""
+    """Rows as CSV with a header; reviewers joined with '; '; formulas neutralised."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "reviewers": "; ".join(row["reviewers"])})
+        row = {**row, "reviewers": "; ".join(row["reviewers"])}
+        writer.writerow({k: spreadsheet_text(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
 def to_json(rows: list[dict]) -> str:
-    """Rows as indented JSON."""
+    """Rows as indented JSON, the text exactly as stored."""
     return json.dumps(rows, indent=2, ensure_ascii=False)

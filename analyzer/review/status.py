@@ -32,7 +32,15 @@ from analyzer.db.documents import (
 )
 from analyzer.db.passages import get_passage
 from analyzer.levels import candidate_level
-from analyzer.review.decisions import PROVENANCE, Key, effective, is_positive, key_of, state
+from analyzer.review.decisions import (
+    PROVENANCE,
+    Key,
+    effective,
+    is_positive,
+    key_of,
+    record_decision,
+    state,
+)
 from analyzer.review.order import order_key
 
 OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
@@ -252,6 +260,51 @@ def criterion_words(criterion: dict) -> set[str]:
     return terms(" ".join(parts + list(criterion.get("queries", ()))))
 
 
+GENERIC_SHARE = 0.2  # a word in more than this share of a set's criteria marks nothing
+GENERIC = {
+    "group",
+    "company",
+    "companies",
+    "report",
+    "reports",
+    "year",
+    "risk",
+    "risks",
+    "including",
+}
+
+
+def distinctive_words(db: Database, version: str, criterion: dict) -> set[str]:
+    """The criterion's words that few other criteria of its set share.
+
+    Words such as "suppliers", "risk" or "Group" appear in most criteria and in nearly every
+    passage, so marking them tells the reviewer nothing; only the words that set this
+    criterion apart are highlighted."""
+    sets = [criterion_words(c) for c in criteria_content(db, version)]
+    counts = Counter(word for words in sets for word in words)
+    limit = max(2.0, GENERIC_SHARE * len(sets))
+    return {w for w in criterion_words(criterion) if counts[w] <= limit and w not in GENERIC}
+
+
+def finish_criterion(db: Database, user: str, doc_id: int, criterion: str) -> list[int]:
+    """ "Criterion done": reject every candidate of the criterion in the document that this
+    user still has to review, in one transaction; returns the new decision ids."""
+    pending = [
+        item.candidate["id"]
+        for item, st in statuses(db, items(db, doc_id))
+        if item.candidate is not None
+        and item.key[2].lower() == criterion.lower()
+        and needs(user, st)
+    ]
+    with db.atomic():
+        return [
+            record_decision(
+                db, cid, "reject", user, comment="criterion done: the rest rejected together"
+            )
+            for cid in pending
+        ]
+
+
 def segments(text: str, words: set[str], span: tuple[int, int] | None = None) -> list[list]:
     """[text, is_quote, is_matched_word] runs covering the text, for safe highlighting;
     `span` is the quote's stored character span in the text."""
@@ -271,6 +324,49 @@ def segments(text: str, words: set[str], span: tuple[int, int] | None = None) ->
         else:
             runs.append([ch, *flags])
     return runs
+
+
+def page_view(
+    db: Database,
+    doc_id: int,
+    pdf_page: int,
+    passage_id: int | None = None,
+    candidate_id: int | None = None,
+) -> dict:
+    """One page with the boxes to draw on it: a passage's lines and a candidate's quote.
+
+    Boxes are in PDF points of the page as displayed; the page gives its size in the same
+    units, so the browser can place them on the image at whatever size it is shown."""
+    page = next(iter(document_pages(db, doc_id, [pdf_page])), None)
+    if page is None:
+        raise LookupError(f"document {doc_id} has no page {pdf_page}")
+    boxes: list = []
+    quote_boxes: list = []
+    quote = None
+    if candidate_id is not None:
+        cand = get_candidate(db, candidate_id)
+        if cand is None or cand["document_id"] != doc_id:
+            raise LookupError(f"no candidate {candidate_id} in document {doc_id}")
+        passage_id = cand["passage_id"]
+        if cand.get("pdf_page") == pdf_page:
+            quote_boxes = json.loads(cand.get("quote_boxes") or "[]")
+        quote = cand["quote"]
+    if passage_id is not None:
+        passage = get_passage(db, passage_id)
+        if passage is None or passage["document_id"] != doc_id:
+            raise LookupError(f"no passage {passage_id} in document {doc_id}")
+        for part in json.loads(passage["parts"]):
+            if part["pdf_page"] == pdf_page:
+                boxes += part.get("boxes", [])
+    return {
+        "pdf_page": pdf_page,
+        "citation": citation(pdf_page, page["label"]),
+        "width": page["width"],
+        "height": page["height"],
+        "boxes": boxes,
+        "quote_boxes": quote_boxes,
+        "quote": quote,
+    }
 
 
 def _history(rows: list[dict], user: str, undo_any: bool = False) -> list[dict]:
@@ -369,7 +465,9 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
         "quote": current["quote"],
         "citation": citation(current["pdf_page"], current["page_label"]),
         "passage_citation": record["citation"],
-        "segments": segments(passage["text"], criterion_words(criterion), span),
+        "segments": segments(
+            passage["text"], distinctive_words(db, cand["criteria_version"], criterion), span
+        ),
         "pages": [
             {
                 "pdf_page": p["pdf_page"],

@@ -1,4 +1,10 @@
-"""Machine-readable exports of scorecards: JSON (everything), CSV and XLSX (scores, evidence)."""
+"""Machine-readable exports of scorecards: JSON (everything), CSV and XLSX (scores, evidence).
+
+Quotes and file names come from outside, so no CSV or XLSX cell may hold a live formula:
+CSV text that would start one gets a leading apostrophe (as OWASP advises), XLSX cells are
+written as text with Excel's quote prefix (the exact text shows, and stays text when
+edited). JSON keeps the exact text.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
 from analyzer.db.connection import now
+from analyzer.review.export import is_formula_like, spreadsheet_text
 from analyzer.scorecard.records import breakdown_rows, criterion_record, summary_record
 from analyzer.scorecard.scores import Scorecard
 
@@ -83,7 +90,8 @@ def to_csv(cards: list[Scorecard]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SCORE_COLUMNS + EVIDENCE_COLUMNS)
     writer.writeheader()
-    writer.writerows(evidence_rows(cards))
+    for row in evidence_rows(cards):
+        writer.writerow({k: spreadsheet_text(v) for k, v in row.items()})
     return buffer.getvalue().encode("utf-8")
 
 
@@ -94,6 +102,10 @@ def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[dict]) -> No
         cell.font = Font(bold=True)
     for row in rows:
         ws.append([_cell(row.get(c)) for c in columns])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f" or is_formula_like(cell.value):
+                cell.data_type = "s"  # openpyxl stores text starting with "=" as a formula
+                cell.quotePrefix = True
     ws.freeze_panes = "A2"
     for col in ws.columns:
         width = min(60, max(len(str(c.value or "")) for c in col) + 2)

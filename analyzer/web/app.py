@@ -1,33 +1,47 @@
 """The review web app: Flask over the same SQLite file and library functions as the CLI.
 
 ``make_app`` wires the pieces: a database connection per request (SQLite connections
-belong to one thread), login required on every page but the login page, CSRF on every
-POST, one background worker for analyses and a child process for page images.
+belong to one thread), login required on every page but the login page (a server-side
+session named by the signed cookie), CSRF on every POST, ids range-checked, one background
+worker for analyses and a child process for page images. The database file is made
+private (0600), ``uploads/`` too (0700), and the signing key lives in a 0600 file beside
+the database.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, g, jsonify, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from analyzer import accounts
 from analyzer.candidates.quotes import citation
-from analyzer.db.connection import open_db, use_wal
+from analyzer.db.connection import make_private, open_db, use_wal
 from analyzer.embeddings.model import Embedder
 from analyzer.review.status import segments
 from analyzer.web import auth, documents, reports, review_pages
-from analyzer.web.common import can, close_db, error, get_db, wants_json
+from analyzer.web.common import (
+    CheckedRequest,
+    IdConverter,
+    can,
+    close_db,
+    error,
+    get_db,
+    wants_json,
+)
 from analyzer.web.jobs import Worker
 from analyzer.web.model import SharedEmbedder
 from analyzer.web.render import PageRenderer
 
 DEFAULT_UPLOAD_LIMIT = 100 * 2**20
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+HSTS = "max-age=31536000"
 
 
 def make_app(
@@ -35,17 +49,33 @@ def make_app(
     embedder: Embedder | None = None,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     uploads_dir: str | Path | None = None,
+    secure_cookies: bool = False,
+    proxy_hops: int = 0,
 ) -> Flask:
-    """The app for one database file; uploads go to ``uploads/`` beside it by default."""
+    """The app for one database file; uploads go to ``uploads/`` beside it by default.
+
+    ``secure_cookies`` is for a deployment behind HTTPS: the session cookie is sent only
+    over HTTPS (as ``__Host-session``) and browsers are told to use HTTPS (HSTS).
+    ``proxy_hops`` trusts that many reverse proxies' X-Forwarded-For/-Proto/-Host headers,
+    so throttling sees the client's address and the app knows the request came by HTTPS.
+    """
     db_path = Path(db_path).resolve()
     db = open_db(db_path)  # creates the file and brings the schema up to date
     use_wal(db)  # readers are not blocked by the analysis
+    make_private(db_path)  # it holds password hashes and sessions
+    uploads = Path(uploads_dir) if uploads_dir else db_path.parent / "uploads"
+    _private_folder(uploads)
     app = Flask(__name__)
+    app.request_class = CheckedRequest
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(
-        SECRET_KEY=accounts.secret_key(db),
+        SECRET_KEY=accounts.session_key(db_path.with_name(db_path.name + ".key")),
         DB_PATH=db_path,
-        UPLOADS_DIR=Path(uploads_dir) if uploads_dir else db_path.parent / "uploads",
+        UPLOADS_DIR=uploads,
         UPLOAD_LIMIT=upload_limit,
+        SECURE_COOKIES=secure_cookies,
+        SESSION_COOKIE_SECURE=secure_cookies,
+        SESSION_COOKIE_NAME="__Host-session" if secure_cookies else "session",
         # The whole request may hold several files plus the form fields.
         MAX_CONTENT_LENGTH=upload_limit * 10 + 2**20,
         SESSION_COOKIE_HTTPONLY=True,
@@ -60,6 +90,10 @@ def make_app(
     app.extensions["worker"].resume(db)
     db.close()
     CSRFProtect(app)
+    if proxy_hops:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops, x_host=proxy_hops
+        )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
@@ -73,6 +107,13 @@ def make_app(
     app.add_template_global(citation)
     _error_handlers(app)
     return app
+
+
+def _private_folder(folder: Path) -> None:
+    """Uploaded reports are readable by the server's user only."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
 
 
 def highlight(text: str, words: set[str]) -> Markup:
@@ -95,17 +136,18 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["SECURE_COOKIES"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
 def _load_user() -> ResponseReturnValue | None:
     g.user = None
-    uid = session.get("uid")
-    if uid is not None:
-        user = accounts.user_by_id(get_db(), uid)
-        if user and not user["disabled"]:
-            g.user = user
-        else:
+    token = session.get("sid")
+    if token is not None:
+        # The cookie only names a session; the database says whether it is still open.
+        g.user = accounts.session_user(get_db(), token)
+        if g.user is None:
             session.clear()
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         if wants_json():

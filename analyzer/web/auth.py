@@ -1,9 +1,9 @@
-"""Log in and out, and the admin pages: users and the four-eyes setting per criteria set."""
+"""Log in (throttled) and out, and the admin pages: users and the four-eyes setting per
+criteria set."""
 
 from __future__ import annotations
 
-import threading
-import time
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -17,83 +17,81 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
-from analyzer import accounts
+from analyzer import accounts, logins
 from analyzer.db.criteria import criteria_sets
 from analyzer.review import status as review
-from analyzer.web.common import get_db, requires
+from analyzer.web.common import client_address, get_db, requires
 
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    # Only a path on this site, never another host ("//evil.example" or "https://...").
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("documents.home")
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: a page of this app, else home.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    ``/<tab>/evil.example`` would leave the site; anything with a control character, a
+    backslash, a scheme or a host is refused, and the path must be one of the app's pages.
+    """
+    home = url_for("documents.home")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return home
+    if "\\" in target or any(not ch.isprintable() for ch in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:  # not one of our pages (or a redirect to one)
+        return home
+    return target
 
 
-MAX_FAILURES = 5
-LOCKOUT_SECONDS = 600
-
-
-class _Failures:
-    """Failed logins per user name in the last minutes: guessing passwords gets slow."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._times: dict[str, list[float]] = {}
-
-    def _recent(self, name: str, now: float) -> list[float]:
-        times = [t for t in self._times.get(name, []) if now - t < LOCKOUT_SECONDS]
-        self._times[name] = times
-        return times
-
-    def wait(self, name: str) -> int:
-        """Seconds until this name may try again (0: now)."""
-        now = time.monotonic()
-        with self._lock:
-            times = self._recent(name, now)
-            return int(LOCKOUT_SECONDS - (now - times[0])) + 1 if len(times) >= MAX_FAILURES else 0
-
-    def add(self, name: str) -> None:
-        with self._lock:
-            self._recent(name, time.monotonic()).append(time.monotonic())
-
-    def clear(self, name: str) -> None:
-        with self._lock:
-            self._times.pop(name, None)
-
-
-def _failures() -> _Failures:
-    return current_app.extensions.setdefault("login_failures", _Failures())
+def _duration(seconds: float) -> str:
+    seconds = int(seconds) + 1
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60 + 1} min"
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     if request.method == "POST":
-        name = request.form.get("username", "").strip().lower()
-        wait = _failures().wait(name)
+        db = get_db()
+        name = request.form.get("username", "").strip()
+        address = client_address()
+        # A throttled attempt is answered before the password is checked: it costs no argon2.
+        wait = logins.wait_seconds(db, name, address)
         if wait:
-            message = f"too many failed logins for this user; try again in {wait // 60 + 1} min"
-            return render_template("login.html", error=message), 429
+            message = f"too many failed logins; try again in {_duration(wait)}"
+            page = render_template("login.html", error=message)
+            return page, 429, {"Retry-After": str(int(wait) + 1)}
         try:
-            user = accounts.authenticate(get_db(), name, request.form.get("password", ""))
-        except accounts.AccountError as exc:
-            _failures().add(name)
+            user = accounts.authenticate(db, name, request.form.get("password", ""))
+        except accounts.WrongPassword as exc:
+            logins.record_failure(db, name, address)
             return render_template("login.html", error=str(exc)), 401
-        _failures().clear(name)
-        session.clear()
-        session.permanent = True
-        session["uid"] = user["id"]
-        return redirect(_safe_next(request.args.get("next")))
+        except accounts.AccountError as exc:
+            return render_template("login.html", error=str(exc)), 401
+        logins.record_success(db, user["id"], name, address)
+        _start_session(user["id"])
+        return redirect(safe_next(request.args.get("next")))
     if g.user:
         return redirect(url_for("documents.home"))
     return render_template("login.html", error=None)
 
 
+def _start_session(user_id: int) -> None:
+    """A fresh session id at every login (an old cookie never becomes a logged-in one)."""
+    accounts.end_session(get_db(), session.get("sid"))
+    session.clear()
+    session.permanent = True
+    session["sid"] = accounts.start_session(get_db(), user_id, client_address())
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    accounts.end_session(get_db(), session.get("sid"))
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -117,13 +115,25 @@ def users() -> ResponseReturnValue:
                 flash(f"{name} {form.get('op')}d")
             elif form.get("op") == "password":
                 accounts.set_password(db, name, form.get("password", ""))
-                flash(f"password of {name} changed")
+                if name.lower() == g.user["username"].lower():
+                    _start_session(g.user["id"])  # the others end; this browser stays in
+                flash(f"password of {name} changed; their sessions were ended")
+            elif form.get("op") == "signout":
+                ended = accounts.end_sessions(db, name)
+                flash(f"{name} logged out everywhere ({ended} sessions ended)")
             else:
                 flash("unknown operation", "error")
         except accounts.AccountError as exc:
             flash(str(exc), "error")
         return redirect(url_for("auth.users"))
-    return render_template("users.html", users=accounts.list_users(db), roles=accounts.ROLES)
+    return render_template(
+        "users.html",
+        users=accounts.list_users(db),
+        roles=accounts.ROLES,
+        sessions=accounts.live_sessions(db),
+        min_password=accounts.MIN_PASSWORD,
+        min_admin_password=accounts.MIN_ADMIN_PASSWORD,
+    )
 
 
 @bp.route("/admin/criteria", methods=["GET", "POST"])

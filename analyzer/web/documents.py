@@ -1,4 +1,5 @@
-"""Documents: the home page, uploads with progress, page images, search, exports."""
+"""Documents: the home page, uploads with progress, page images and the page view with
+boxes, search, exports, and the admin's season and document settings."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from analyzer.embeddings.model import EmbeddingError
 from analyzer.review import decisions
 from analyzer.review import export as evidence
 from analyzer.review import status as review
-from analyzer.search import rank_passages
+from analyzer.scorecard.metadata import set_document
+from analyzer.scorecard.seasons import SeasonError, add_season, list_seasons
+from analyzer.search import rank_passages, scope_choices
 from analyzer.web.common import error, get_db, requires
 from analyzer.web.jobs import UploadError, display_name, save_upload, uploads
 from analyzer.web.render import RenderError
@@ -142,13 +145,22 @@ def export() -> ResponseReturnValue:
 @requires("review")
 def search() -> ResponseReturnValue:
     db = get_db()
-    query = request.args.get("q", "").strip()
-    doc_id = request.args.get("doc", type=int)
+    args = request.args
+    query = args.get("q", "").strip()
+    scope = {
+        "doc_id": args.get("doc", type=int),
+        "company": args.get("company", "").strip() or None,
+        "season": args.get("season", "").strip() or None,
+        "criterion": args.get("criterion", "").strip() or None,
+    }
     results = []
     if query:
         embedder = current_app.extensions["embedder"]
         try:
-            results = rank_passages(db, embedder, query[:500], doc_id, limit=20)
+            results = rank_passages(
+                db, embedder, query[:2000], scope["doc_id"], 20,
+                company=scope["company"], season=scope["season"], criterion=scope["criterion"],
+            )  # fmt: skip
         except EmbeddingError as exc:
             return error(503, f"the search model is not available: {exc}")
     version = newest_criteria_version(db)
@@ -157,7 +169,11 @@ def search() -> ResponseReturnValue:
     return render_template(
         "search.html",
         query=query,
-        doc_id=doc_id,
+        doc_id=scope["doc_id"],
+        scope=scope,
+        add_for=args.get("for", "") or scope["criterion"] or "",
+        like=args.get("like", type=int),
+        choices=scope_choices(db),
         results=results,
         criteria=criteria,
         words=words,
@@ -184,5 +200,68 @@ def add_evidence() -> ResponseReturnValue:
         flash(str(exc), "error")
     else:
         flash(f"added as evidence for {form.get('criterion')} (decision {decision_id})")
-    back = {"q": form.get("q") or None, "doc": form.get("doc", type=int)}
+    back = {
+        "q": form.get("q") or None,
+        "doc": form.get("doc", type=int),
+        "criterion": form.get("criterion_scope") or None,  # "criterion" is the one added for
+        **{k: form.get(k) or None for k in ("company", "season", "for", "like")},
+    }
     return redirect(url_for("documents.search", **{k: v for k, v in back.items() if v}))
+
+
+@bp.get("/documents/<int:doc_id>/pages/<int:pdf_page>")
+def page_view(doc_id: int, pdf_page: int) -> ResponseReturnValue:
+    """A PDF page with the boxes of a passage (?passage=ID) or a candidate's quote."""
+    db = get_db()
+    doc = document_by_id(db, doc_id)
+    if doc is None:
+        return error(404, f"no document {doc_id}")
+    if not 1 <= pdf_page <= doc["page_count"]:
+        return error(404, f"document {doc_id} has {doc['page_count']} pages, not {pdf_page}")
+    passage_id = request.args.get("passage", type=int)
+    candidate_id = request.args.get("candidate", type=int)
+    try:
+        view = review.page_view(db, doc_id, pdf_page, passage_id, candidate_id)
+    except LookupError as exc:
+        return error(404, str(exc).strip("'\""))
+    return render_template("page.html", doc=doc, view=view)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires("admin")
+def settings() -> ResponseReturnValue:
+    """Seasons (cut-off, window start) and documents (company, year, season, publication
+    date, subsidiary only), editable by an admin as from the CLI."""
+    db = get_db()
+    if request.method == "POST":
+        form = request.form
+        try:
+            if form.get("what") == "season":
+                row = add_season(
+                    db,
+                    form.get("season", ""),
+                    form.get("cutoff", ""),
+                    form.get("window_start") or None,
+                    form.get("note") or None,
+                )
+                flash(f"season {row['season']}: cut-off {row['cutoff']} saved")
+            elif form.get("what") == "document":
+                doc_id = form.get("doc_id", type=int)
+                if doc_id is None or document_by_id(db, doc_id) is None:
+                    return error(404, "no such document")
+                set_document(
+                    db,
+                    doc_id,
+                    company=form.get("company", "")[:200],
+                    fiscal_year=form.get("fiscal_year", "")[:20],
+                    season=form.get("season", "")[:20],
+                    published=form.get("published") or None,
+                    subsidiary_only=form.get("subsidiary_only") == "1",
+                )
+                flash(f"document {doc_id} saved")
+            else:
+                return error(400, "say what to save: season or document")
+        except SeasonError as exc:
+            flash(str(exc), "error")
+        return redirect(url_for("documents.settings"))
+    return render_template("settings.html", seasons=list_seasons(db), documents=all_documents(db))

@@ -3,7 +3,9 @@
 An upload is checked by content (a PDF header, a size limit) and stored under its SHA-256,
 never under the client's file name. A single worker thread analyses uploads one after the
 other with its own database connection (SQLite connections belong to one thread) and
-writes progress to the ``uploads`` table, which the page polls.
+writes progress to the ``uploads`` table, which the page polls. The PDF itself is parsed
+in a child process with memory, page, decompressed-size and time limits
+(``reading/sandbox.py``), so a hostile upload fails alone and the server keeps running.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from analyzer.db.uploads import (
     update_upload,
 )
 from analyzer.embeddings.model import Embedder
-from analyzer.pipeline import Analyzer
+from analyzer.pipeline import Analyzer, Settings
+from analyzer.reading.limits import Limits
 
 MAGIC = b"%PDF-"
 CHUNK = 1 << 20
@@ -61,7 +64,7 @@ def save_upload(
 ) -> tuple[dict, bool]:
     """Store one uploaded file; returns (upload row, whether it must be analysed)."""
     name = display_name(client_name)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as make_app makes it
     digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
@@ -133,9 +136,12 @@ def uploads(db: Database, limit: int = 50) -> list[dict]:
 class Worker:
     """One background thread that analyses queued uploads in order."""
 
-    def __init__(self, db_path: Path, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, db_path: Path, embedder: Embedder | None = None, limits: Limits | None = None
+    ) -> None:
         self.db_path = db_path
         self.embedder = embedder
+        self.limits = limits or Limits()  # what reading one upload may cost
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -167,7 +173,8 @@ class Worker:
         db = open_db(self.db_path)
         analyzer, problem = None, None
         try:  # load the model and embed the criteria before the first upload arrives
-            analyzer = Analyzer(db, embedder=self.embedder).prepare()
+            settings = Settings(limits=self.limits)
+            analyzer = Analyzer(db, settings, embedder=self.embedder).prepare()
         except Exception as exc:
             problem = f"cannot prepare the analysis: {type(exc).__name__}: {exc}"
         while (upload_id := self._queue.get()) is not None:
@@ -199,6 +206,9 @@ class Worker:
         if result.error:
             update_upload(db, upload_id, status="failed", stage="failed", error=result.error)
             return
+        stage = "done"
+        if result.damaged:  # said on the page: the file was repaired to be read
+            stage = f"done, damaged PDF: text may be missing ({'; '.join(result.damaged)})"
         doc = get_document(db, result.doc_id)
         if doc["file_name"] == Path(row["stored_path"]).name:
             update_document(db, result.doc_id, {"file_name": row["file_name"]})
@@ -206,7 +216,7 @@ class Worker:
             db,
             upload_id,
             status="done",
-            stage="done",
+            stage=stage,
             document_id=result.doc_id,
             pages=result.pages,
             passages=result.passages,

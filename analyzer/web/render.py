@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import math
 import multiprocessing
+import resource
 import signal
 import threading
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 MAX_SCALE = 3.0
+MAX_PIXELS = 6_000_000  # about 2,450 x 2,450: a 14,400-point page is drawn smaller, not huge
+MEMORY_LIMIT = 1 << 30  # the render child's address space: a hostile image fails alone
 CACHE_SIZE = 64
 
 
@@ -32,6 +36,8 @@ def render_png(path: str, pdf_page: int, scale: float) -> bytes:
         if not 1 <= pdf_page <= len(pdf):
             raise ValueError(f"the document has {len(pdf)} pages, not {pdf_page}")
         page = pdf[pdf_page - 1]
+        width, height = page.get_size()
+        scale = min(scale, 0.999 * math.sqrt(MAX_PIXELS / max(width * height, 1.0)))
         image = page.render(scale=scale).to_pil()
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", optimize=False)
@@ -42,8 +48,10 @@ def render_png(path: str, pdf_page: int, scale: float) -> bytes:
 
 
 def _ignore_interrupts() -> None:
-    """Ctrl+C is the server's to handle; the child ends when the server does."""
+    """Ctrl+C is the server's to handle; the child ends when the server does. Its memory
+    is capped, so a hostile page kills the child, never the server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
 class PageRenderer:
@@ -74,6 +82,11 @@ class PageRenderer:
             data = self._executor().submit(render_png, path, pdf_page, scale).result(timeout=120)
         except ValueError as exc:
             raise RenderError(str(exc)) from None
+        except BrokenProcessPool:  # the child died (memory limit): start a fresh one next time
+            self.close()
+            raise RenderError(
+                f"cannot render page {pdf_page}: the renderer ran out of memory"
+            ) from None
         except Exception as exc:  # a broken file or a crashed child
             raise RenderError(f"cannot render page {pdf_page}: {type(exc).__name__}") from None
         with self._lock:

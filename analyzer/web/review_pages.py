@@ -146,6 +146,21 @@ def decide(candidate_id: int) -> ResponseReturnValue:
     return jsonify(decision_id=decision_id, candidate_id=candidate_id)
 
 
+@bp.post("/api/criteria/done")
+@requires("review")
+def criterion_done() -> ResponseReturnValue:
+    """Criterion done: the rest of this criterion's candidates in the document, rejected."""
+    data = _body()
+    doc_id, criterion = data.get("doc"), _text(data, "criterion") if "criterion" in data else None
+    if not isinstance(doc_id, int) or not 0 < doc_id < 2**63 or not criterion:
+        return error(400, "say which document (doc, a number) and criterion")
+    db = get_db()
+    if document_by_id(db, doc_id) is None:
+        return error(404, f"no document {doc_id}")
+    rejected = review.finish_criterion(db, g.user["username"], doc_id, criterion)
+    return jsonify(rejected=len(rejected), decision_ids=rejected)
+
+
 def _may(permission: str) -> bool:
     return can(g.user["role"], permission)
 

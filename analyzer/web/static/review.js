@@ -119,6 +119,9 @@
       });
     }
     text("quote", card.quote);
+    const similar = $("find-similar");  // search with this passage, adding for this criterion
+    const query = new URLSearchParams({ q: card.segments.map((s) => s[0]).join("").slice(0, 2000), for: card.criterion.id });
+    similar.href = `${similar.dataset.base}?${query}`;
     const sug = card.suggested;
     text("sug-level", sug.level);
     text("sug-reason", sug.reason);
@@ -127,6 +130,9 @@
     text("scorer", card.scorer);
     text("prob", card.probability === null || card.probability === undefined ? "" : ` · model probability ${Number(card.probability).toFixed(2)}`);
     text("prog-doc", counts(card.progress.document));
+    const doc = card.progress.document;
+    $("prog-bar").max = doc && doc.items ? doc.items : 1;
+    $("prog-bar").value = doc ? doc.reviewed : 0;
     text("prog-crit", counts(card.progress.criterion));
     renderHistory();
     viewPage = card.focus_page || card.pages[0].pdf_page;
@@ -192,6 +198,7 @@
     img.alt = `${card.document.file_name}, PDF page ${viewPage}`;
     img.onerror = () => setStatus("The page image is not available (the PDF has moved?).", true);
     img.src = `/documents/${card.document.id}/pages/${viewPage}.png?scale=1.5`;
+    $("page-link").href = `/documents/${card.document.id}/pages/${viewPage}?candidate=${card.candidate_id}`;
     if (!page || !page.width || !page.height) return;  // a page the passage is not on
     const place = (cls) => ([x0, top, x1, bottom]) => {
       const box = el("div", null, cls);
@@ -236,6 +243,24 @@
       if (i >= 0) undoStack.splice(i, 1);
       await loadCard(candidateId);
       setStatus(`Undone: decision ${decisionId}. The card is back.`);
+    } catch (e) {
+      setStatus(e.message, true);
+    } finally {
+      busy = false;
+    }
+  }
+
+  // "Criterion done": the reviewer has what they need for this criterion in this document;
+  // its other open candidates are rejected together and the queue moves on.
+  async function criterionDone() {
+    if (!card || busy) return;
+    const crit = card.state.criterion;
+    if (!window.confirm(`Criterion ${crit} done: reject its other open candidates in this document?`)) return;
+    busy = true;
+    try {
+      const data = await api("/api/criteria/done", { doc: card.document.id, criterion: crit });
+      await loadNext();
+      setStatus(`Criterion ${crit} done: ${data.rejected} candidate(s) rejected.`);
     } catch (e) {
       setStatus(e.message, true);
     } finally {
@@ -307,6 +332,7 @@
     else if (key === "e") openDialog("quote");
     else if (key === "c") openDialog("comment");
     else if (key === "[") showPage(viewPage - 1);
+    else if (key === "d") criterionDone();
     else if (key === "]") showPage(viewPage + 1);
     else if (key === "s") {
       skipped.push(card.candidate_id);
@@ -327,7 +353,7 @@
     }
     const target = event.target;
     if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
-    if ("a120rmecsu[]".includes(event.key) && event.key.length === 1) {
+    if ("a120rmecsud[]".includes(event.key) && event.key.length === 1) {
       event.preventDefault();
       act(event.key);
     }

@@ -1,0 +1,131 @@
+"""`analyzer season run` and `analyzer season status`: a season's reports at once.
+
+The library (analyzer.season_run) registers, analyses and resumes; this module parses the
+options, shows a progress bar and prints the table. The library is imported inside each
+command: it loads the embedding model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from analyzer.cli.common import DbOption, err, fail, open_database, out
+
+
+def season_run(
+    folder: Annotated[Path, typer.Argument(help="folder of the season's report PDFs")],
+    season: Annotated[str, typer.Option(help="the season (edition) they count for, e.g. 2025")],
+    index: Annotated[
+        Path | None,
+        typer.Option(help="CSV with file, company, fiscal_year, report_type (or document)"),
+    ] = None,
+    parallel: Annotated[
+        bool,
+        typer.Option(
+            "--parallel/--serial", help="parse the next report while this one is embedded"
+        ),
+    ] = True,
+    db: DbOption = None,
+) -> None:
+    """Analyse a season's reports; stop it any time and run it again to finish the rest."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from analyzer.pipeline import Analyzer
+    from analyzer.season_run import SeasonError, plan_season, run_season
+
+    if not folder.is_dir():
+        fail(f"{escape(str(folder))}: not a folder")
+    try:
+        plan = plan_season(folder, season, index)
+    except SeasonError as exc:
+        fail(escape(str(exc)))
+    for path, why in plan.problems:
+        err.print(f"skipped {escape(path)}: {escape(why)}", highlight=False)
+    if not plan.reports:
+        fail(f"{escape(str(folder))}: no PDF reports to analyse")
+    database = open_database(db)
+    analyzer = Analyzer(database).prepare()
+    err.print(escape(analyzer.scorer_description()), highlight=False)
+    started = time.perf_counter()
+    pages = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} reports · {task.fields[pages]} pages"),
+        TextColumn("· {task.fields[rate]} pages/s"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"season {plan.season}", total=None, pages=0, rate="-")
+
+        def progress(row: dict, result) -> None:
+            nonlocal pages
+            pages += result.pages if result and not result.error else 0
+            rate = pages / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=1, pages=pages, rate=f"{rate:.1f}")
+
+        before = _registered(database, plan)
+        bar.update(task, total=sum(1 for r in before if r["status"] != "done"))
+        rows = run_season(database, plan, analyzer, progress, parallel)
+    seconds = time.perf_counter() - started
+    _print_table(rows)
+    failed = [r for r in rows if r["status"] == "failed"]
+    out.print(
+        f"season {plan.season}: {sum(r['status'] == 'done' for r in rows)} done, "
+        f"{len(failed)} failed, {sum(r['status'] == 'pending' for r in rows)} pending; "
+        f"{pages} pages analysed now in {seconds:.0f} s",
+        highlight=False,
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _registered(database, plan) -> list[dict]:
+    """The season's rows before this run (registered ones keep their outcome)."""
+    from analyzer.db.season_runs import register, season_rows
+
+    register(database, plan.season, plan.reports)
+    return season_rows(database, plan.season)
+
+
+def season_status(
+    season: Annotated[str, typer.Option(help="the season, e.g. 2025")],
+    db: DbOption = None,
+) -> None:
+    """Show a season's run: every report with pages, passages, flags, seconds and status."""
+    from analyzer.season_run import SeasonError, season_status
+
+    database = open_database(db, must_exist=True)
+    try:
+        rows = season_status(database, season)
+    except SeasonError as exc:
+        fail(escape(str(exc)))
+    if not rows:
+        out.print(f"no run registered for season {escape(season)}", highlight=False)
+        return
+    _print_table(rows)
+
+
+def _print_table(rows: list[dict]) -> None:
+    table = Table(show_lines=False)
+    for column in ("report", "pages", "passages", "flags", "seconds", "status"):
+        table.add_column(column, justify="right" if column in ("pages", "passages") else "left")
+    for r in rows:
+        flags = json.loads(r["flags"] or "{}") if r.get("flags") else {}
+        table.add_row(
+            escape(r["file_name"]),
+            str(r["pages"] or ""),
+            str(r["passages"] or ""),
+            escape(", ".join(flags)),
+            "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            r["status"] + (f": {escape(r['error'])}" if r.get("error") else ""),
+        )
+    out.print(table)

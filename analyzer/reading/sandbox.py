@@ -1,0 +1,95 @@
+"""Parse an untrusted PDF in a child process with limits on memory, CPU and wall time.
+
+PDFium runs native code on bytes from the internet: a bomb can make it allocate gigabytes
+or loop for minutes, and a crash would take the whole process with it. So the parse runs
+in a forked child whose address space and CPU time are capped with ``setrlimit``; when
+the child dies or runs out of time, that one file fails with a clear message and the
+caller (a batch, the web server's worker) carries on. Children fork from a forkserver
+that has already imported the parser, so a file costs milliseconds of start-up, and a
+server with threads never forks itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import resource
+import signal
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from analyzer.reading.limits import MB, Limits
+from analyzer.reading.parsing import ParseError, parse_checked
+from analyzer.types import ParsedDocument
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["analyzer.reading.sandbox"])
+
+
+def _child(conn: Connection, path: Path, limits: Limits) -> None:
+    """Runs in the child: cap resources, parse, send ("ok", doc, problems) or ("error", why)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
+    memory = limits.memory_mb * MB
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = max(1, int(limits.seconds) + 1)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    try:
+        parsed, problems = parse_checked(path, limits)
+        conn.send(("ok", parsed, problems))
+    except ParseError as exc:
+        conn.send(("error", str(exc)))
+    except MemoryError:
+        conn.send(("error", _memory_message(limits)))
+    except Exception as exc:  # PDFium failing in an unforeseen way is still one bad file
+        conn.send(("error", f"cannot parse it: {type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _memory_message(limits: Limits) -> str:
+    return (
+        f"refused: reading it needs more than the memory limit of {limits.memory_mb} MB "
+        "(a decompression bomb or a hostile PDF?)"
+    )
+
+
+def parse_isolated(path: Path, limits: Limits | None = None) -> tuple[ParsedDocument, list[str]]:
+    """Parse path in a limited child process; raises ParseError with a one-line reason."""
+    limits = limits or Limits()
+    receive, send = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_child, args=(send, path, limits), name="analyzer-parse")
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(limits.seconds):
+            raise ParseError(f"refused: parsing took longer than the limit of {limits.seconds:g} s")
+        try:
+            message = receive.recv()
+        except (EOFError, OSError):
+            child.join(5)
+            raise ParseError(_death_message(child.exitcode, limits)) from None
+        except MemoryError:  # the parent itself cannot hold the parsed text
+            raise ParseError(_memory_message(limits)) from None
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join(5)
+        with contextlib.suppress(ValueError):
+            child.close()
+    if message[0] == "error":
+        raise ParseError(message[1])
+    return message[1], message[2]
+
+
+def _death_message(exitcode: int | None, limits: Limits) -> str:
+    """Why the child ended without an answer, in words a user can act on."""
+    if exitcode == -signal.SIGXCPU:
+        return f"refused: parsing used more than the limit of {limits.seconds:g} s of CPU time"
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        return (
+            f"the PDF reader crashed ({name}), within the memory limit of {limits.memory_mb} MB: "
+            "a hostile or badly damaged PDF"
+        )
+    return f"the PDF reader ended without an answer (exit code {exitcode})"

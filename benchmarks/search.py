@@ -1,0 +1,434 @@
+"""Search: quality on expert questions, and speed at a million passages.
+
+Usage:
+  python benchmarks/search.py quality --db RETRIEVAL_DB [--questions CSV] [--out benchmarks/results]
+  python benchmarks/search.py scale --passages 1000000 --work /tmp/search-scale [--out ...]
+
+quality: RETRIEVAL_DB is ../shared/retrieval analysed (``analyzer analyze ../shared/retrieval
+--db RETRIEVAL_DB``; the reports are never committed). Each of the expert questions in
+questions.csv is searched within its own report by four rankings of the same stored
+passages in the same run: hybrid (what ``analyzer search`` does: RRF of dense and BM25),
+dense only, BM25 only (the FTS5 index) and TF-IDF (scikit-learn, cosine). A question is
+found@5 when one of the top 5 passages lies on an answer page (or within two pages of one);
+MRR@10 is the mean of 1 / rank of the first such passage in the top 10.
+
+scale: builds a database of N synthetic passages (texts drawn from the word frequencies of
+the sample report, or of --vocab-db's passages; vectors random and normalised) through the
+real storage code (passages, FTS rows and embeddings in one transaction per document), then,
+in a fresh process, times searches (the query embedded by the real model, then the full
+hybrid search) without filter and with each filter, and records p50/p95 and memory.
+
+Both write search.md and search.json under --out (each run replaces its own section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
+
+from analyzer.db.connection import connect, open_db  # noqa: E402
+from analyzer.db.passages import passage_rows  # noqa: E402
+from analyzer.embeddings.model import get_embedder  # noqa: E402
+from analyzer.search import DEPTH, RRF_K, rank_passages  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT.parent / "shared" / "retrieval" / "questions.csv"
+SYSTEMS = ("hybrid", "dense", "keyword", "tfidf")
+LABELS = {
+    "hybrid": "hybrid: RRF(dense, BM25), `analyzer search`",
+    "dense": "dense only (all-MiniLM-L6-v2, cosine)",
+    "keyword": "BM25 only (SQLite FTS5)",
+    "tfidf": "TF-IDF (scikit-learn, cosine)",
+}
+
+
+def read_questions(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def hit(pages: list[int], answers: set[int], slack: int) -> bool:
+    return any(abs(p - a) <= slack for p in pages for a in answers)
+
+
+def metrics(ranked_pages: list[list[list[int]]], answers: list[set[int]], slack: int) -> dict:
+    found, rr = 0, 0.0
+    for pages, gold in zip(ranked_pages, answers, strict=True):
+        hits = [i for i, p in enumerate(pages[:10], start=1) if hit(p, gold, slack)]
+        found += bool(hits and hits[0] <= 5)
+        rr += 1.0 / hits[0] if hits else 0.0
+    n = len(answers)
+    return {"found_at_5": round(found / n, 3), "mrr_at_10": round(rr / n, 3)}
+
+
+def tfidf_rankings(db, questions: list[dict], doc_of: dict[str, int]) -> list[list[list[int]]]:
+    """TF-IDF baseline: fitted on every stored passage, each question ranked in its report."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = {name: passage_rows(db, doc_id, "id, text, parts") for name, doc_id in doc_of.items()}
+    every = [r["text"] for rows in docs.values() for r in rows]
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(every)
+    out = []
+    for q in questions:
+        rows = docs[q["file"]]
+        scores = (vectorizer.transform([r["text"] for r in rows]) @ vectorizer.transform(
+            [q["question"]]).T).toarray().ravel()  # fmt: skip
+        order = np.argsort(-scores, kind="stable")[:10]
+        out.append([[p["pdf_page"] for p in json.loads(rows[i]["parts"])] for i in order])
+    return out
+
+
+def quality(args: argparse.Namespace) -> dict:
+    db = open_db(args.db)  # applies the FTS migration to an older database (backfill)
+    embedder = get_embedder(None, None)
+    questions = read_questions(args.questions)
+    doc_of = {r["file_name"]: r["id"] for r in db["documents"].rows_where(select="id, file_name")}
+    questions = [q for q in questions if q["file"] in doc_of]
+    answers = [{int(p) for p in q["pages"].split()} for q in questions]
+    rankings: dict[str, list] = {}
+    seconds: dict[str, float] = {}
+    embedder.encode(["warm up"])
+    for system in SYSTEMS[:3]:
+        clock, ranked = time.perf_counter(), []
+        for q in questions:
+            rows = rank_passages(db, embedder, q["question"], doc_of[q["file"]], 10, mode=system)
+            ranked.append([r["pdf_pages"] for r in rows])
+        seconds[system] = (time.perf_counter() - clock) / len(questions)
+        rankings[system] = ranked
+    clock = time.perf_counter()
+    rankings["tfidf"] = tfidf_rankings(db, questions, doc_of)
+    seconds["tfidf"] = (time.perf_counter() - clock) / len(questions)
+    figures = {
+        s: {
+            "answer_page": metrics(rankings[s], answers, 0),
+            "within_two_pages": metrics(rankings[s], answers, 2),
+            "ms_per_query": round(1000 * seconds[s], 1),
+        }
+        for s in SYSTEMS
+    }
+    per_question = [
+        {
+            "file": q["file"],
+            "question_id": q["question_id"],
+            "answer_pages": sorted(a),
+            **{s: [p for p in rankings[s][i][:5]] for s in SYSTEMS},
+        }
+        for i, (q, a) in enumerate(zip(questions, answers, strict=True))
+    ]
+    passages = db.execute("select count(*) from passages").fetchone()[0]
+    return {
+        "questions": len(questions),
+        "documents": sorted(doc_of),
+        "passages": passages,
+        "figures": figures,
+        "per_question_top5_pages": per_question,
+    }
+
+
+# --- scale ---------------------------------------------------------------------------
+
+
+def vocabulary(vocab_db: str | None) -> tuple[list[str], np.ndarray]:
+    """Words and their frequencies, from real passages (or the sample report's text)."""
+    import re
+    from collections import Counter
+
+    if vocab_db:
+        db = open_db(vocab_db)
+        text = " ".join(r[0] for r in db.execute("select text from passages"))
+    else:
+        text = (ROOT / "analyzer" / "data" / "sample_report.yaml").read_text(encoding="utf-8")
+    counts = Counter(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]+", text))
+    words, freq = zip(*counts.most_common(), strict=True)
+    p = np.asarray(freq, dtype=np.float64)
+    return list(words), p / p.sum()
+
+
+def build(args: argparse.Namespace) -> dict:
+    """A database of synthetic passages written by the real storage code."""
+    from analyzer.criteria.sets import load_criteria
+    from analyzer.db.candidates import replace_candidates
+    from analyzer.db.criteria import save_criteria_set
+    from analyzer.db.embeddings import save_vectors
+    from analyzer.db.passages import replace_passages
+    from analyzer.hashes import content_hash
+    from analyzer.types import PagePart, Passage
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "scale.db"
+    for old in work.glob("scale.db*"):
+        if old.is_dir():
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+        else:
+            old.unlink()
+    db = open_db(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    words, p = vocabulary(args.vocab_db)
+    rng = np.random.default_rng(7)
+    criteria = load_criteria()
+    save_criteria_set(db, criteria)
+    model = get_embedder(None, None).name
+    per_doc, total = args.per_document, args.passages
+    clock = time.perf_counter()
+    companies = [f"Company {i:03d}" for i in range(100)]
+    for d in range((total + per_doc - 1) // per_doc):
+        n = min(per_doc, total - d * per_doc)
+        picks = rng.choice(len(words), size=(n, args.words), p=p)
+        texts = [f"[{d}.{i}] " + " ".join(words[j] for j in row) for i, row in enumerate(picks)]
+        passages = [
+            Passage(i, t, [PagePart(i // 4 + 1, str(i // 4 + 1), 0, len(t), [])])
+            for i, t in enumerate(texts)
+        ]
+        vectors = rng.standard_normal((n, args.dim), dtype=np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        with db.atomic():
+            doc_id = (
+                db["documents"]
+                .insert(
+                    {
+                        "sha256": f"{d:064x}",
+                        "file_name": f"synthetic-{d}.pdf",
+                        "page_count": n // 4 + 1,
+                        "company": companies[d % len(companies)],
+                        "fiscal_year": str(2020 + d % 5),
+                    }
+                )
+                .last_pk
+            )
+            save_vectors(
+                db, model, {content_hash(t): v for t, v in zip(texts, vectors, strict=True)}
+            )
+            replace_passages(db, doc_id, passages)
+            ids = [r["id"] for r in passage_rows(db, doc_id, "id")]
+            rows = [
+                {"document_id": doc_id, "criteria_version": criteria.version,
+                 "criterion_id": c.id, "passage_id": ids[int(j)], "rank": r + 1, "score": 0.5}
+                for c in criteria.criteria
+                for r, j in enumerate(rng.choice(n, size=5, replace=False))
+            ]  # fmt: skip
+            replace_candidates(db, doc_id, criteria.version, rows)
+        if d % 100 == 0:
+            print(
+                f"  {d * per_doc + n:,} passages, {time.perf_counter() - clock:.0f} s", flush=True
+            )
+    build_seconds = time.perf_counter() - clock
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return {"db": str(path), "build_seconds": round(build_seconds), "criteria": criteria}
+
+
+def memory() -> dict:
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    mb = {k: int(status[k].split()[0]) / 1024 for k in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+    return {k: round(v) for k, v in mb.items()}
+
+
+def timed_queries(args: argparse.Namespace) -> dict:
+    """Run in a fresh process: vector file, then the searches with and without filters."""
+    db = connect(args.db)  # just built by this script: read as it is
+    embedder = get_embedder(None, None)
+    embedder.encode(["warm up"])
+    from analyzer.db.vectors import passage_vector_index
+
+    clock = time.perf_counter()
+    index = passage_vector_index(db, embedder.name)
+    first = time.perf_counter() - clock
+    clock = time.perf_counter()
+    passage_vector_index(db, embedder.name)
+    reopen = time.perf_counter() - clock
+    questions = [q["question"] for q in read_questions(args.questions)]
+    queries = (questions * 10)[: args.queries]
+    criterion = args.criterion
+    scopes = {
+        "no filter": {},
+        "one document": {"doc_id": 17},
+        "one company (1% of documents)": {"company": "Company 042"},
+        "one season (20% of documents)": {"season": "2022"},
+        "one criterion (its candidates)": {"criterion": criterion},
+    }
+    out = {}
+    for name, scope in scopes.items():
+        rank_passages(db, embedder, queries[0], limit=10, **scope)  # warm the OS cache
+        times = []
+        for q in queries:
+            clock = time.perf_counter()
+            rows = rank_passages(db, embedder, q, limit=10, **scope)
+            times.append(1000 * (time.perf_counter() - clock))
+        out[name] = {
+            "p50_ms": round(float(np.percentile(times, 50)), 1),
+            "p95_ms": round(float(np.percentile(times, 95)), 1),
+            "max_ms": round(max(times), 1),
+            "queries": len(times),
+            "results": len(rows),
+        }
+        print(f"  {name}: {out[name]}", flush=True)
+    embed_times = []
+    for q in queries:
+        clock = time.perf_counter()
+        embedder.encode([q])
+        embed_times.append(1000 * (time.perf_counter() - clock))
+    return {
+        "vector_rows": int(len(index.ids)),
+        "vector_file_first_open_s": round(first, 1),
+        "vector_file_reopen_ms": round(1000 * reopen, 1),
+        "query_embedding_p50_ms": round(float(np.percentile(embed_times, 50)), 1),
+        "scopes": out,
+        "memory_mb": memory(),
+        "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def scale(args: argparse.Namespace) -> dict:
+    built = build(args)
+    size = sum(f.stat().st_size for f in Path(args.work).glob("scale.db*") if f.is_file())
+    command = [sys.executable, __file__, "scale-query", "--db", built["db"],
+               "--queries", str(args.queries), "--questions", str(args.questions),
+               "--criterion", built["criteria"].criteria[0].id]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, check=True)
+    print(proc.stderr[-2000:], file=sys.stderr)
+    timed = json.loads(proc.stdout.strip().splitlines()[-1])
+    vectors = sum(f.stat().st_size for f in Path(args.work).glob("scale.db.vectors/*"))
+    return {
+        "passages": args.passages,
+        "per_document": args.per_document,
+        "words_per_passage": args.words,
+        "dimension": args.dim,
+        "vocabulary": args.vocab_db or "analyzer/data/sample_report.yaml",
+        "build_seconds": built["build_seconds"],
+        "database_mb": round(size / 2**20),
+        "vector_file_mb": round(vectors / 2**20),
+        **timed,
+    }
+
+
+# --- records -------------------------------------------------------------------------
+
+
+def quality_markdown(q: dict) -> list[str]:
+    f = q["figures"]
+    lines = [
+        "## Quality on expert questions",
+        "",
+        f"Command: `{q['command']}`, run {q['date']} on {q['machine']}. Data: "
+        f"{q['questions']} questions (Climate Finance Bench, ../shared/retrieval, not "
+        f"committed) over {len(q['documents'])} reports, {q['passages']} passages; each "
+        "question searched within its own report. Fusion fixed before the run: RRF "
+        f"k = {RRF_K}, depth {DEPTH} per ranking, no reranker, nothing tuned to these "
+        "questions.",
+        "",
+        "| ranking | found@5 (answer page) | MRR@10 (answer page) | found@5 (within 2 pages) "
+        "| MRR@10 (within 2 pages) | ms/query |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in SYSTEMS:
+        a, w = f[s]["answer_page"], f[s]["within_two_pages"]
+        lines.append(
+            f"| {LABELS[s]} | {a['found_at_5']:.2f} | {a['mrr_at_10']:.2f} | "
+            f"{w['found_at_5']:.2f} | {w['mrr_at_10']:.2f} | {f[s]['ms_per_query']:.0f} |"
+        )
+    return lines + [""]
+
+
+def scale_markdown(s: dict) -> list[str]:
+    lines = [
+        "## Speed at scale",
+        "",
+        f"Command: `{s['command']}`, run {s['date']} on {s['machine']}. Data: "
+        f"{s['passages']:,} synthetic passages ({s['per_document']:,} per document, "
+        f"{s['words_per_passage']} words drawn from the word frequencies of "
+        f"{s['vocabulary']}; random normalised {s['dimension']}-float vectors; 5 candidates "
+        f"per criterion per document), written by the real storage code in "
+        f"{s['build_seconds']} s; database {s['database_mb']:,} MB, vector file "
+        f"{s['vector_file_mb']:,} MB (built from the database in "
+        f"{s['vector_file_first_open_s']} s on first search, reopened in "
+        f"{s['vector_file_reopen_ms']} ms). Each search: the query embedded by the real model "
+        f"(p50 {s['query_embedding_p50_ms']} ms alone), exact dense top {DEPTH} over the "
+        f"memory-mapped vectors in scope, BM25 top {DEPTH} from FTS5, RRF, the top 10 "
+        "passages with their candidacies and decisions.",
+        "",
+        "| scope | p50 ms | p95 ms | max ms | searches |",
+        "|---|---|---|---|---|",
+    ]
+    for name, t in s["scopes"].items():
+        lines.append(f"| {name} | {t['p50_ms']} | {t['p95_ms']} | {t['max_ms']} | {t['queries']} |")
+    m = s["memory_mb"]
+    lines += [
+        "",
+        f"Memory of the searching process after all searches: resident {m['VmRSS']:,} MB, of "
+        f"which {m['RssAnon']:,} MB its own (anonymous) and {m['RssFile']:,} MB mapped file "
+        f"pages (the vector file and libraries, reclaimable by the OS); peak {m['VmHWM']:,} MB.",
+        "",
+    ]
+    return lines
+
+
+def write(out: Path, section: str, record: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "search.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[section] = record
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    lines = ["# Search benchmark", "", "Recorded by `benchmarks/search.py`.", ""]
+    if "quality" in data:
+        lines += quality_markdown(data["quality"])
+    if "scale" in data:
+        lines += scale_markdown(data["scale"])
+    if data.get("notes"):
+        lines += data["notes"]
+    (out / "search.md").write_text("\n".join(lines).rstrip() + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    q = sub.add_parser("quality")
+    q.add_argument("--db", required=True)
+    q.add_argument("--questions", default=str(QUESTIONS))
+    q.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    s = sub.add_parser("scale")
+    s.add_argument("--passages", type=int, default=1_000_000)
+    s.add_argument("--per-document", type=int, default=1000)
+    s.add_argument("--words", type=int, default=110)
+    s.add_argument("--dim", type=int, default=384)
+    s.add_argument("--queries", type=int, default=200)
+    s.add_argument("--work", default="/tmp/search-scale")
+    s.add_argument("--vocab-db")
+    s.add_argument("--questions", default=str(QUESTIONS))
+    s.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    t = sub.add_parser("scale-query")
+    t.add_argument("--db", required=True)
+    t.add_argument("--queries", type=int, default=200)
+    t.add_argument("--questions", default=str(QUESTIONS))
+    t.add_argument("--criterion", required=True)
+    args = parser.parse_args()
+    if args.what == "scale-query":
+        print(json.dumps(timed_queries(args)))
+        return
+    stamp = {
+        "command": "python benchmarks/search.py " + " ".join(sys.argv[1:]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores, {platform.python_version()}",
+    }
+    record = quality(args) if args.what == "quality" else scale(args)
+    write(Path(args.out), args.what, {**stamp, **record})
+    print((Path(args.out) / "search.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Hybrid search on real analysed databases: the FTS5 index written with the passages and
+added to older databases by migration, fusion, filters, what review knows about each
+result, and the memory-mapped vector file kept current with the database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from analyzer.db.connection import connect, open_db
+from analyzer.db.fts import bm25_ranking, match_expression, query_words
+from analyzer.db.migrations import migrations
+from analyzer.db.passages import replace_passages
+from analyzer.db.vectors import passage_vector_index, vector_folder
+from analyzer.pipeline import Analyzer
+from analyzer.review.decisions import record_decision, undo_decision
+from analyzer.search import fuse, rank_passages
+from analyzer.types import PagePart, Passage
+from tests.conftest import invoke
+from tests.pdf_factory import two_column_pdf
+from tests.review_support import copy_db, template_db
+
+
+@pytest.fixture(scope="module")
+def two_reports(tmp_path_factory, embedder):
+    """Acme 2024 (8 pages) and Beta 2023 (one two-column page), analysed once."""
+    template = template_db(tmp_path_factory, embedder)
+    folder = tmp_path_factory.mktemp("search")
+    path = copy_db(template, folder)
+    db = open_db(path)
+    pdf = folder / "beta-2023.pdf"
+    two_column_pdf(pdf)
+    result = Analyzer(db, embedder=embedder).analyze(
+        pdf, {"company": "Beta", "fiscal_year": "2023"}
+    )
+    assert result.error is None
+    db.close()
+    return path
+
+
+@pytest.fixture
+def db(two_reports, tmp_path):
+    target = tmp_path / "analyzer.db"
+    shutil.copy(two_reports, target)
+    return open_db(target)
+
+
+def fts_rows(db) -> int:
+    return db.execute("select count(*) from passage_fts_docsize").fetchone()[0]
+
+
+def integrity(db) -> None:
+    db.execute("insert into passage_fts(passage_fts, rank) values ('integrity-check', 1)")
+
+
+def test_the_keyword_index_is_written_with_the_passages(db):
+    assert fts_rows(db) == db["passages"].count > 0
+    integrity(db)  # the index holds exactly the stored passages' terms
+    doc_id = db["documents"].rows_where("company = 'Beta'").__next__()["id"]
+    with db.atomic():
+        replace_passages(
+            db, doc_id, [Passage(0, "Zirconium offtake agreement", [PagePart(1, "1", 0, 27)])]
+        )
+    integrity(db)
+    assert [pid for pid, _ in bm25_ranking(db, "zirconium", 5)] == [
+        db["passages"].rows_where("document_id = ?", [doc_id]).__next__()["id"]
+    ]
+    with pytest.raises(RuntimeError), db.atomic():  # rolled back: index and passages together
+        replace_passages(db, doc_id, [])
+        raise RuntimeError
+    assert bm25_ranking(db, "zirconium", 5) and fts_rows(db) == db["passages"].count
+
+
+def test_the_migration_indexes_an_existing_database_without_analysing_again(tmp_path):
+    path = tmp_path / "old.db"
+    old = connect(path)
+    migrations.apply(old, stop_before="m008_passage_fts")
+    old["documents"].insert({"id": 1, "sha256": "ab", "file_name": "old.pdf", "page_count": 1})
+    parts = json.dumps([{"pdf_page": 1, "label": "1", "start": 0, "end": 40, "boxes": []}])
+    old["passages"].insert_all(
+        {"document_id": 1, "seq": i, "text": text, "content_hash": f"h{i}", "first_page": 1,
+         "last_page": 1, "page_labels": "[\"1\"]", "parts": parts}
+        for i, text in enumerate(["Cobalt refiners were audited in 2024.", "Nothing here."])
+    )  # fmt: skip
+    old.conn.commit()
+    assert "passage_fts" not in old.table_names()
+    old.close()
+    db = open_db(path)  # applies m008: the stored passages are indexed from the database
+    integrity(db)
+    assert [pid for pid, _ in bm25_ranking(db, "who audited the refiners?", 5)] == [1]
+
+
+def test_queries_are_words_never_fts_syntax(db):
+    assert match_expression(query_words('steel" OR NEAR(a b) AND * the')) == '"steel" OR "near"'
+    assert bm25_ranking(db, 'steel" NEAR( -- *', 5) is not None
+    assert bm25_ranking(db, "the and of", 5) == []  # nothing but stopwords
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    keyword = [(3, 12.0), (4, 9.0)]
+    fused = dict(fuse([dense, keyword], k=60))
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[1] == pytest.approx(1 / 61) and fused[4] == pytest.approx(1 / 62)
+    assert [pid for pid, _ in fuse([dense, keyword])][0] == 3  # found by both, first
+
+
+def test_hybrid_search_uses_both_rankings(db, embedder):
+    hits = rank_passages(db, embedder, "cobalt refiners audited", limit=5)
+    assert hits and hits[0]["similarity"] is not None and hits[0]["keyword_rank"] is not None
+    dense = rank_passages(db, embedder, "cobalt refiners audited", limit=5, mode="dense")
+    keyword = rank_passages(db, embedder, "cobalt refiners audited", limit=5, mode="keyword")
+    assert all(r["keyword_rank"] is None for r in dense)
+    assert all(r["similarity"] is None for r in keyword)
+    assert {r["passage_id"] for r in hits} <= {r["passage_id"] for r in dense + keyword} | {
+        r["passage_id"] for r in rank_passages(db, embedder, "cobalt refiners audited", limit=50)
+    }
+    with pytest.raises(ValueError, match="search mode"):
+        rank_passages(db, embedder, "x", mode="fuzzy")
+
+
+def test_filters_by_document_company_season_and_criterion(db, embedder):
+    docs = {r["company"]: r["id"] for r in db["documents"].rows}
+    query = "suppliers audited for responsible sourcing"
+    assert {r["doc_id"] for r in rank_passages(db, embedder, query, limit=50)} == set(docs.values())
+    assert {r["doc_id"] for r in rank_passages(db, embedder, query, company="beta")} == {
+        docs["Beta"]
+    }
+    assert {r["doc_id"] for r in rank_passages(db, embedder, query, season="2024")} == {
+        docs["Acme"]
+    }
+    assert rank_passages(db, embedder, query, docs["Acme"], company="Beta") == []
+    candidates = {
+        r["passage_id"] for r in db["candidates"].rows_where("criterion_id = 'HR-MIN-01'")
+    }
+    scoped = rank_passages(db, embedder, query, limit=50, criterion="hr-min-01")
+    assert scoped and {r["passage_id"] for r in scoped} == candidates
+
+
+def test_results_say_what_review_already_knows(db, embedder):
+    cand = next(db["candidates"].rows_where("rank = 1 and criterion_id = 'HR-MIN-01'"))
+    passage = db["passages"].get(cand["passage_id"])
+    accepted = record_decision(db, cand["id"], "accept", "ana", level=1)
+    undo_decision(db, accepted, "ana")
+    record_decision(db, cand["id"], "reject", "ben")
+    hits = rank_passages(db, embedder, passage["text"], limit=50)
+    hit = next(r for r in hits if r["passage_id"] == cand["passage_id"])
+    assert {"criterion": "HR-MIN-01", "rank": 1} in [
+        {k: c[k] for k in ("criterion", "rank")} for c in hit["candidate_for"]
+    ]
+    assert [(d["action"], d["reviewer"], d["undone"]) for d in hit["decisions"]] == [
+        ("accept", "ana", True),
+        ("reject", "ben", False),
+    ]
+
+
+def test_the_vector_file_follows_the_database(db, embedder, db_path):
+    index = passage_vector_index(db, embedder.name)
+    assert len(index.ids) == db["passages"].count
+    files = list(vector_folder(db_path).iterdir())
+    assert any(f.name.endswith(".f32.npy") for f in files)
+    assert passage_vector_index(db, embedder.name) is index  # unchanged: reused, not rebuilt
+    doc_id = next(db["documents"].rows_where("company = 'Beta'"))["id"]
+    with db.atomic():
+        replace_passages(db, doc_id, [])
+    fresh = passage_vector_index(db, embedder.name)
+    assert fresh is not index and len(fresh.ids) == db["passages"].count
+    assert all(r["doc_id"] != doc_id for r in rank_passages(db, embedder, "suppliers", limit=50))
+
+
+def test_the_cli_searches_within_filters(db, db_path):
+    out = invoke("search", "responsible sourcing", "--company", "Beta", "--format", "json",
+                 db=db_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert rows and {r["file_name"] for r in rows} == {"beta-2023.pdf"}
+    assert {"score", "similarity", "keyword_rank", "candidate_for", "decisions"} <= set(rows[0])
+    bad = invoke("search", "steel", "--mode", "fuzzy", db=db_path)
+    assert bad.returncode != 0 and "--mode" in bad.stderr
