@@ -76,6 +76,7 @@ class Result:
     seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     damaged: list[str] = field(default_factory=list)  # repairs the file needed, if any
+    notes: list[str] = field(default_factory=list)  # e.g. scanned pages left unread
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Computed:
     parsed: ParsedDocument | None = None  # None when the stored passages were reused
     passages: list[Passage] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     pages: int = 0
     flags: dict[str, list[int]] = field(default_factory=dict)
     reused: bool = False
@@ -119,6 +121,7 @@ class Computed:
             reused=self.reused,
             seconds=dict(self.seconds),
             damaged=list(self.damaged),
+            notes=list(self.notes),
         )
 
 
@@ -328,6 +331,7 @@ class Analyzer:
         else:
             ready = prepared or self.read(path)
             out.parsed, out.passages, out.damaged = ready.parsed, ready.passages, ready.damaged
+            out.notes = list(ready.parsed.notes)
             out.pages = len(ready.parsed.pages)
             out.flags = ready.parsed.flags
             out.seconds["parse"] = ready.parse_seconds

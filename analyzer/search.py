@@ -139,6 +139,8 @@ def _nearest(
     vector = np.asarray(embedder.encode([query])[0], dtype=np.float32)
     if rows is None:
         ids, scores = index.ids, index.matrix @ vector
+    elif len(rows) * 8 > len(index.ids):  # a wide scope: one scan beats gathering rows
+        ids, scores = index.ids[rows], (index.matrix @ vector)[rows]
     else:
         ids, scores = index.ids[rows], index.matrix[rows] @ vector
     top = np.arange(len(scores))

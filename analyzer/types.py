@@ -63,6 +63,7 @@ class ParsedDocument:
     path: Path
     sha256: str
     pages: list[ParsedPage]
+    notes: list[str] = field(default_factory=list)  # said once to the user (e.g. no OCR)
 
     @property
     def flags(self) -> dict[str, list[int]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from collections import defaultdict
 
 import pytest
@@ -56,15 +57,37 @@ def test_every_report_stored_with_its_page_count(corpus_db, index):
         )
 
 
-def test_pages_without_text_are_flagged(corpus_db, index):
+def unread(flags: dict) -> list[int]:
+    """Pages without a text layer: read by OCR (Tesseract installed) or flagged no_text."""
+    return sorted(set(flags.get("no_text", [])) | set(flags.get("ocr", [])))
+
+
+def test_pages_without_text_are_flagged_or_read_by_ocr(corpus_db, index):
     docs = docs_by_name(corpus_db)
     flags = {name: json.loads(d["flags"]) for name, d in docs.items()}
-    assert flags["rivian-2024-environmental-metrics.pdf"]["no_text"] == [5, 6, 7, 8, 9]
-    assert flags["tesla-2024-form-10k.pdf"]["no_text"] == [56, 114]
+    assert unread(flags["rivian-2024-environmental-metrics.pdf"]) == [5, 6, 7, 8, 9]
+    assert unread(flags["tesla-2024-form-10k.pdf"]) == [56, 114]
     for name, row in index.items():
         # INDEX.csv counts "pages with text" by its own measure; ours stays within two pages.
         expected_empty = int(row["pages"]) - int(row["pages_with_text"])
-        assert abs(len(flags[name].get("no_text", [])) - expected_empty) <= 2, name
+        assert abs(len(unread(flags[name])) - expected_empty) <= 2, name
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="OCR tier: tesseract absent")
+def test_rivians_scanned_assurance_pages_are_read_and_cited(corpus_db):
+    doc = docs_by_name(corpus_db)["rivian-2024-environmental-metrics.pdf"]
+    assert json.loads(doc["flags"])["ocr"] == [5, 6, 7, 8, 9]
+    rows = list(corpus_db["passages"].rows_where("document_id = ?", [doc["id"]]))
+    scanned = [r for r in rows if 6 <= r["first_page"] <= 9]
+    assert scanned, "the scanned pages give passages"
+    text = " ".join(r["text"] for r in scanned)
+    assert "assurance" in text.lower() and "Apex" in text
+    # cited to their own pages: the page text holds the passage's words
+    for r in scanned:
+        part = json.loads(r["parts"])[0]
+        page = corpus_db["pages"].get((doc["id"], part["pdf_page"]))
+        assert r["text"][:40] in page["text"], part["pdf_page"]
+        assert part["boxes"], "OCR word boxes become citation boxes"
 
 
 def test_tokyo_gas_is_flagged_as_not_latin_script(corpus_db):

@@ -80,3 +80,29 @@ def test_without_tesseract_the_reason_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(OcrUnavailable, match="apt-get install tesseract-ocr"):
         OcrEngine.find()
+
+
+@needs_tesseract
+def test_an_analysed_scan_gives_cited_passages_marked_as_ocr(tmp_path, embedder):
+    from analyzer.candidates.views import passages
+    from analyzer.db.connection import open_db
+    from analyzer.pipeline import Analyzer, Settings
+
+    scanned_pdf(tmp_path)
+    db = open_db(tmp_path / "ocr.db")
+    result = Analyzer(db, Settings(), embedder).analyze(tmp_path / "scan.pdf")
+    assert result.error is None and result.flags == {"ocr": [1]}
+    records = passages(db, str(result.doc_id))
+    assert records and all(r["ocr"] and r["pdf_pages"] == [1] for r in records)
+    text = " ".join(r["text"] for r in records)
+    assert "renewable electricity" in text and all(r["boxes"]["1"] for r in records)
+
+
+def test_without_tesseract_a_scan_stays_flagged_and_says_why_once(tmp_path, monkeypatch):
+    from analyzer.reading import parsing
+
+    scanned_pdf(tmp_path)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    doc, _ = parsing.parse_checked(tmp_path / "scan.pdf")
+    assert doc.flags == {"no_text": [1]}
+    assert len(doc.notes) == 1 and "tesseract" in doc.notes[0].lower()

@@ -52,21 +52,29 @@ def snapshot(db_path: Path) -> dict:
     q = con.execute
     out = {
         "documents": sorted(
-            q("select sha256, file_name, company, fiscal_year, report_type, season, page_count "
-              "from documents").fetchall()  # fmt: skip
+            q(
+                "select sha256, file_name, company, fiscal_year, report_type, season, page_count "
+                "from documents"
+            ).fetchall()  # fmt: skip
         ),
         "passages": sorted(
-            q("select d.sha256, p.seq, p.content_hash from passages p "
-              "join documents d on d.id = p.document_id").fetchall()  # fmt: skip
+            q(
+                "select d.sha256, p.seq, p.content_hash from passages p "
+                "join documents d on d.id = p.document_id"
+            ).fetchall()  # fmt: skip
         ),
         "candidates": sorted(
-            q("select d.sha256, c.criterion_id, c.rank, p.content_hash, c.quote, c.pdf_page "
-              "from candidates c join documents d on d.id = c.document_id "
-              "join passages p on p.id = c.passage_id").fetchall()  # fmt: skip
+            q(
+                "select d.sha256, c.criterion_id, c.rank, p.content_hash, c.quote, c.pdf_page "
+                "from candidates c join documents d on d.id = c.document_id "
+                "join passages p on p.id = c.passage_id"
+            ).fetchall()  # fmt: skip
         ),
         "drafts": sorted(
-            q("select d.sha256, x.criterion_id, x.level from drafts x "
-              "join documents d on d.id = x.document_id").fetchall()  # fmt: skip
+            q(
+                "select d.sha256, x.criterion_id, x.level from drafts x "
+                "join documents d on d.id = x.document_id"
+            ).fetchall()  # fmt: skip
         ),
         "season": sorted(
             q("select file_name, status, pages, passages, company from season_runs").fetchall()

@@ -59,7 +59,20 @@ def documents(db: Database) -> list[dict]:
     return [document_record(r) for r in all_documents(db)]
 
 
-def passage_record(doc_id: int, passage_id: int, text: str, parts: list[dict]) -> dict:
+def ocr_pages(document: dict) -> set[int]:
+    """The document's pages whose text Tesseract read from the page image."""
+    return set(json.loads(document.get("flags") or "{}").get("ocr", []))
+
+
+def passage_record(
+    doc_id: int,
+    passage_id: int,
+    text: str,
+    parts: list[dict],
+    ocr: set[int] | frozenset[int] = frozenset(),
+) -> dict:
+    """A passage as the CLI and web show it; ``ocr``: the document's OCR-read pages, so a
+    passage read from a scan says so (its text is Tesseract's reading, not the PDF's)."""
     first = parts[0]
     return {
         "doc_id": doc_id,
@@ -71,13 +84,17 @@ def passage_record(doc_id: int, passage_id: int, text: str, parts: list[dict]) -
         "boxes": {str(p["pdf_page"]): p["boxes"] for p in parts},
         "char_range": {str(p["pdf_page"]): [p["start"], p["end"]] for p in parts},
         "first_citation": citation(first["pdf_page"], first["label"]),
+        "ocr": any(p["pdf_page"] in ocr for p in parts),
     }
 
 
 def passages(db: Database, ref: str) -> list[dict]:
     doc = find_document(db, ref)
     rows = passage_rows(db, doc["id"])
-    return [passage_record(doc["id"], r["id"], r["text"], json.loads(r["parts"])) for r in rows]
+    ocr = ocr_pages(doc)
+    return [
+        passage_record(doc["id"], r["id"], r["text"], json.loads(r["parts"]), ocr) for r in rows
+    ]
 
 
 def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dict]:
@@ -85,12 +102,13 @@ def candidates(db: Database, ref: str, criterion: str | None = None) -> list[dic
     records = []
     names: dict[str, str] = {}
     drafts: dict[str, dict] = {}
+    ocr = ocr_pages(doc)
     for r in candidate_rows(db, doc["id"], criterion):
         if not names:
             names = criterion_names(db, r["criteria_version"])
             drafts = document_drafts(db, doc["id"], r["criteria_version"])
         parts = json.loads(r["passage_parts"])
-        record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts)
+        record = passage_record(doc["id"], r["passage_id"], r["passage_text"], parts, ocr)
         record.update(
             {
                 "candidate_id": r["id"],

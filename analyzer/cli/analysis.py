@@ -177,9 +177,17 @@ def analyze(
                     )
             bar.advance(overall)
     failed = [r for r in results if r.error] + missing
+    for note in dict.fromkeys(_note_kind(n) for r in results for n in r.notes):
+        warn(note)  # once per kind, not once per report
     out.print(views.summary_line(results, len(missing)), highlight=False, markup=False)
     if failed:
         raise typer.Exit(1)
+
+
+def _note_kind(note: str) -> str:
+    """A note without its page count, so the same reason is said once for the batch."""
+    head, sep, tail = note.partition(" page(s) without a text layer left unread: ")
+    return f"pages without a text layer left unread: {tail}" if sep else note
 
 
 def documents(format: FormatOption = TableFormat.table, db: DbOption = None) -> None:

@@ -32,6 +32,15 @@ def season_run(
             "--parallel/--serial", help="parse the next report while this one is embedded"
         ),
     ] = True,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="run on Ray: 'local' starts one here, 'auto' joins the running cluster, or "
+            "give its address (needs pip install 'analyzer[cluster]')",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Ray workers (actors holding the model)")] = 2,
     db: DbOption = None,
 ) -> None:
     """Analyse a season's reports; stop it any time and run it again to finish the rest."""
@@ -40,6 +49,8 @@ def season_run(
     from analyzer.pipeline import Analyzer
     from analyzer.season_run import SeasonError, plan_season, run_season
 
+    if workers < 1:
+        fail("--workers must be at least 1")
     if not folder.is_dir():
         fail(f"{escape(str(folder))}: not a folder")
     try:
@@ -74,7 +85,15 @@ def season_run(
 
         before = _registered(database, plan)
         bar.update(task, total=sum(1 for r in before if r["status"] != "done"))
-        rows = run_season(database, plan, analyzer, progress, parallel)
+        if ray:
+            from analyzer.season_ray import ClusterUnavailable, run_season_ray
+
+            try:
+                rows = run_season_ray(database, plan, analyzer, ray, workers, progress)
+            except ClusterUnavailable as exc:
+                fail(escape(str(exc)))
+        else:
+            rows = run_season(database, plan, analyzer, progress, parallel)
     seconds = time.perf_counter() - started
     _print_table(rows)
     failed = [r for r in rows if r["status"] == "failed"]

@@ -87,6 +87,7 @@ def passages_generation(db: Database) -> int:
 # (they carry the least idf), which bounds the time; below it the ranking is exact. A speed
 # bound chosen for the 1M benchmark, never reached by a database of a few hundred reports.
 POSTING_BUDGET = 30_000
+FEW_DOCUMENTS = 50
 
 
 def query_words(query: str) -> list[str]:
@@ -156,14 +157,16 @@ def bm25_ranking(
     expression = match_expression(affordable_words(db, query_words(query)))
     if expression is None:
         return []
-    # The match drives the query (CROSS JOIN, unary +): scope is checked per match, never
-    # turned into one index lookup and match test per passage in scope.
+    # The match drives the query (CROSS JOIN, unary +): the scope is checked per match,
+    # never turned into one match test per passage in scope. A few documents' passages
+    # are collected once instead (cheaper than a lookup per match).
     join, where, params = "", f"f.[{FTS_TABLE}] match ?", [expression]
-    if doc_ids is not None:
-        join = (
-            " cross join passages p on p.id = f.rowid "
-            "and p.document_id in (select value from json_each(?))"
-        )
+    docs = "document_id in (select value from json_each(?))"
+    if doc_ids is not None and len(doc_ids) <= FEW_DOCUMENTS:
+        where += f" and +f.rowid in (select id from passages where {docs})"
+        params.append(json.dumps(doc_ids))
+    elif doc_ids is not None:
+        join = f" cross join passages p on p.id = f.rowid and p.{docs}"
         params.insert(0, json.dumps(doc_ids))
     if passage_ids is not None:
         where += " and +f.rowid in (select value from json_each(?))"

@@ -25,6 +25,7 @@ class Limits:
     pages: int = 3000
     decompressed_mb: int = 1024  # all compressed non-image streams together
     seconds: float = 600.0  # wall time for parsing one file
+    ocr: bool = True  # read pages without a text layer with Tesseract (reading/ocr.py)
 
 
 class LimitError(Exception):

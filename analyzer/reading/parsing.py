@@ -19,11 +19,13 @@ import pypdfium2 as pdfium
 
 from analyzer.reading.layout import Line, compose_text, group_lines, reading_order
 from analyzer.reading.limits import LimitError, Limits, inspect_pdf
+from analyzer.reading.ocr import OcrEngine, OcrUnavailable, ocr_page
 from analyzer.reading.pdftext import RawPage, extract_page
-from analyzer.reading.textquality import page_flags
+from analyzer.reading.textquality import MIN_LETTERS, page_flags
 from analyzer.types import LabelRegion, ParsedDocument, ParsedPage
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: pages without a text layer are read by OCR
+OCR = "ocr"  # page flag: its text was read by Tesseract from the page image
 MARGIN = 0.1  # top and bottom share of the page where headers, footers and folios live
 
 
@@ -115,8 +117,12 @@ def parse_checked(
             raise ParseError("damaged PDF: PDFium cannot load any of its pages")
         if lost:
             problems.append(f"{lost} page(s) could not be loaded")
+        ocr_pages, notes = _read_scans(pdf, raw_pages, limits)
         pdf_labels = [pdf.get_page_label(i) or "" for i in range(len(pdf))]
         pages = build_pages(raw_pages, pdf_labels)
+        for page in pages:
+            if page.number in ocr_pages:
+                page.flags.append(OCR)
     finally:
         pdf.close()
         if gc_was_enabled:
@@ -124,7 +130,34 @@ def parse_checked(
     if problems:
         for page in pages:
             page.flags.append("damaged")
-    return ParsedDocument(path, hashlib.sha256(data).hexdigest(), pages), problems
+    return ParsedDocument(path, hashlib.sha256(data).hexdigest(), pages, notes), problems
+
+
+def _read_scans(
+    pdf: pdfium.PdfDocument, raw_pages: list[RawPage], limits: Limits
+) -> tuple[set[int], list[str]]:
+    """Read pages without a text layer with Tesseract, in place; (their numbers, notes)."""
+    # A page with (almost) no characters at all: a scan or a photo. A page with many
+    # characters that are not letters is a garbled text layer, flagged, not re-read.
+    scans = [
+        i for i, raw in enumerate(raw_pages) if sum(len(w.text) for w in raw.words) < MIN_LETTERS
+    ]
+    if not scans or not limits.ocr:
+        return set(), []
+    try:
+        engine = OcrEngine.find()
+    except OcrUnavailable as exc:
+        return set(), [f"{len(scans)} page(s) without a text layer left unread: {exc}"]
+    done = set()
+    for i in scans:
+        try:
+            page = ocr_page(engine, pdf, i)
+        except (RuntimeError, OSError, pdfium.PdfiumError) as exc:
+            return done, [f"OCR stopped at page {i + 1}: {exc}"]
+        if page.words:
+            raw_pages[i] = page
+            done.add(i + 1)
+    return done, []
 
 
 def build_pages(raw_pages: list[RawPage], pdf_labels: list[str]) -> list[ParsedPage]:

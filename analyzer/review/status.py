@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from analyzer.candidates.quotes import citation, terms
-from analyzer.candidates.views import passage_record
+from analyzer.candidates.views import ocr_pages, passage_record
 from analyzer.db.accounts import get_setting, inherited_four_eyes, set_setting
 from analyzer.db.candidates import current_candidates, get_candidate
 from analyzer.db.criteria import criteria_content
@@ -425,7 +425,7 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
     st = status(item, four_eyes(db, cand["criteria_version"]))
     criterion = criterion_info(db, cand["criteria_version"], cand["criterion_id"])
     parts = json.loads(passage["parts"])
-    record = passage_record(doc["id"], passage["id"], passage["text"], parts)
+    record = passage_record(doc["id"], passage["id"], passage["text"], parts, ocr_pages(doc))
     pages = {
         r["pdf_page"]: r for r in document_pages(db, doc["id"], [p["pdf_page"] for p in parts])
     }
@@ -465,6 +465,7 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
         "quote": current["quote"],
         "citation": citation(current["pdf_page"], current["page_label"]),
         "passage_citation": record["citation"],
+        "ocr": record["ocr"],  # the passage was read from a scanned page by Tesseract
         "segments": segments(
             passage["text"], distinctive_words(db, cand["criteria_version"], criterion), span
         ),

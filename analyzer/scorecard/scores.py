@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from analyzer.candidates.quotes import citation
+from analyzer.candidates.views import ocr_pages
 from analyzer.criteria.sets import CriteriaSet, Criterion
 from analyzer.criteria.stored import criteria_for_documents
 from analyzer.scorecard import data
@@ -69,6 +70,7 @@ class Evidence:
     rank: int | None = None
     draft_pick: bool = False
     passage_hash: str | None = None
+    ocr: bool = False  # the quote was read from a scanned page by Tesseract
 
     @property
     def citation(self) -> str:
@@ -188,6 +190,7 @@ def _evidence_from_candidate(row: dict, doc: dict, elig: Eligibility, status: st
         probability=row["probability"],
         rank=row["rank"],
         passage_hash=row["passage_hash"],
+        ocr=row["pdf_page"] in ocr_pages(doc),
     )
 
 
@@ -218,6 +221,7 @@ def _evidence_from_decision(d: dict, doc: dict, elig: Eligibility, criterion_id:
         reviewer=d.get("reviewer"),
         decided_at=d.get("created_at"),
         passage_hash=d.get("passage_hash"),
+        ocr=d["pdf_page"] in ocr_pages(doc),
     )
 
 

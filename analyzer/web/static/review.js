@@ -86,7 +86,7 @@
     setStatus("");
     $("card").hidden = false;
     text("doc-name", card.document.file_name + (card.document.company ? ` · ${card.document.company}` : ""));
-    text("citation", card.citation);
+    text("citation", card.citation + (card.ocr ? " · text read by OCR from a scanned page" : ""));
     text("cand-id", card.candidate_id);
     text("rank", card.rank);
     text("crit-id", card.criterion.id);
