@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from analyzer.db.drafts import replace_drafts
 from analyzer.db.embeddings import cached_vectors, save_vectors
 from analyzer.db.passages import load_passages, replace_passages
 from analyzer.db.runs import finish_run, start_run
+from analyzer.embeddings import cache as criteria_cache
 from analyzer.embeddings.model import Embedder, get_embedder
 from analyzer.hashes import content_hash, file_sha256
 from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, split_passages
@@ -163,7 +165,7 @@ class Analyzer:
                 ):
                     if model.card.get(key) != want:
                         raise ValueError(f"{path} was trained for {key} {model.card.get(key)}")
-                self._prescorer = PreScorer(model, self.criteria, self.embed_texts, path)
+                self._prescorer = PreScorer(model, self.criteria, self.embed_criteria_texts, path)
         return self._prescorer
 
     @property
@@ -179,9 +181,9 @@ class Analyzer:
             # the per-criterion classifiers are not needed (nor loaded) where there is one.
             model = None if self.prescorer is not None else self._criteria_model()
             if model is None:
-                self._scorer = HybridScorer(self.criteria, self.embed_texts)
+                self._scorer = HybridScorer(self.criteria, self.embed_criteria_texts)
             else:
-                self._scorer = TrainedScorer(self.criteria, self.embed_texts, model)
+                self._scorer = TrainedScorer(self.criteria, self.embed_criteria_texts, model)
         return self._scorer
 
     def scorer_description(self) -> str:
@@ -233,6 +235,24 @@ class Analyzer:
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Vectors for texts, embedding only those not already stored for this model."""
         return self._embed(texts)[0]
+
+    def embed_criteria_texts(self, texts: list[str]) -> np.ndarray:
+        """Vectors for the criteria's own texts: from the database, else from the user's
+        cache file (the same texts every run), else embedded now and kept in both."""
+        hashes = [content_hash(t) for t in texts]
+        model = self.embedder.name
+        known = cached_vectors(self.db, hashes, model)
+        missing = [h for h in hashes if h not in known]
+        from_file = criteria_cache.load(model, missing)
+        if from_file:
+            with self.db.atomic():
+                save_vectors(self.db, model, from_file)
+        vectors = self._embed(texts)[0]
+        fresh = [h for h in missing if h not in from_file]
+        if fresh:
+            by_hash = dict(zip(hashes, vectors, strict=True))
+            criteria_cache.save(model, {h: by_hash[h] for h in fresh})
+        return vectors
 
     def _embed(self, texts: list[str], progress: Progress | None = None) -> tuple[np.ndarray, int]:
         """(vectors, how many had to be embedded now)."""
@@ -300,6 +320,21 @@ class Analyzer:
         passages = split_passages(parsed, settings.passage_size, settings.passage_overlap)
         return Prepared(parsed, passages, damaged, parse_seconds, time.perf_counter() - clock)
 
+    def needs_reading(self, path: str | Path) -> bool:
+        """Will analysing this file parse it (it is not stored with these settings yet)?"""
+        try:
+            check_file(Path(path))
+            existing = document_by_sha(self.db, file_sha256(path))
+        except (ParseError, OSError):
+            return False  # analyze() reports it
+        settings = self.settings
+        return not (
+            existing is not None
+            and existing["parser_version"] == PARSER_VERSION
+            and existing["passage_size"] == settings.passage_size
+            and existing["passage_overlap"] == settings.passage_overlap
+        )
+
     def compute(
         self,
         path: str | Path,
@@ -354,7 +389,9 @@ class Analyzer:
             clock = time.perf_counter()
             hybrid = out.assessment.hybrid
             if hybrid is None:
-                hybrid = HybridScorer(self.criteria, self.embed_texts).score(texts, out.vectors)
+                hybrid = HybridScorer(self.criteria, self.embed_criteria_texts).score(
+                    texts, out.vectors
+                )
             out.prescore = self.prescorer.judge(texts, out.vectors, hybrid)
             out.run_settings["prescore"] = str(self.prescorer.path)
             out.seconds["judge"] = time.perf_counter() - clock
@@ -408,13 +445,16 @@ class Analyzer:
         path: str | Path,
         meta: dict | None = None,
         progress: Progress | None = None,
-        prepared: Prepared | None = None,
+        prepared: Prepared | str | None = None,
     ) -> Result:
         """Analyse one report; on failure the result carries the error and nothing is stored.
 
-        ``prepared``: the report already read by ``read`` (a season run reads ahead)."""
+        ``prepared``: the report already read by ``read`` (``ReadAhead``), or why it could
+        not be read."""
         path = Path(path)
         try:
+            if isinstance(prepared, str):
+                raise ParseError(prepared)
             return self.store(self.compute(path, progress, prepared), meta)
         except ParseError as exc:
             error = str(exc)
@@ -425,6 +465,85 @@ class Analyzer:
             run_id = start_run(self.db, storable(path), "analyze", self.run_settings())
             finish_run(self.db, run_id, "failed", None, stats_of(result), error)
         return result
+
+
+class ReadAhead:
+    """Reads reports ahead in one thread while the caller embeds the current one.
+
+    Each parse runs in its own limited child process (reading/sandbox.py), so reading the
+    next report takes the second core while the embedder keeps the first busy; the first
+    report is read while the embedding model loads. Files already stored with the same
+    settings are not read at all.
+    """
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        paths: list[Path],
+        depth: int = 1,
+        started: Future | None = None,
+    ):
+        """``started``: the first file's parse (``parse_isolated``), begun by the caller
+        before the heavy imports, so even they overlap with reading."""
+        self.analyzer = analyzer
+        self.paths = [Path(p) for p in paths]
+        self.depth = depth
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        self.futures: dict[int, Future] = {}
+        self.asked: set[int] = set()
+        if started is not None and self.paths and analyzer.needs_reading(self.paths[0]):
+            self.asked.add(0)
+            self.futures[0] = self.pool.submit(_finish_read, analyzer, self.paths[0], started)
+        self._submit(0)
+
+    def _submit(self, i: int) -> None:
+        if i >= len(self.paths) or i in self.asked:
+            return
+        self.asked.add(i)
+        if self.analyzer.needs_reading(self.paths[i]):
+            self.futures[i] = self.pool.submit(_read_or_why, self.analyzer, self.paths[i])
+
+    def take(self, i: int) -> Prepared | str | None:
+        """Report i read (Prepared), why it cannot be read (str), or None: let analyze read."""
+        for k in range(i, i + self.depth + 1):
+            self._submit(k)
+        future = self.futures.pop(i, None)
+        return None if future is None else future.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _finish_read(analyzer: Analyzer, path: Path, started: Future) -> Prepared | str:
+    """Split a report whose parse began early (or say why it could not be read)."""
+    try:
+        clock = time.perf_counter()
+        parsed, damaged = started.result()
+        parse_seconds = time.perf_counter() - clock
+        parsed.path = Path(storable(path))
+        clock = time.perf_counter()
+        settings = analyzer.settings
+        passages = split_passages(parsed, settings.passage_size, settings.passage_overlap)
+        return Prepared(parsed, passages, damaged, parse_seconds, time.perf_counter() - clock)
+    except ParseError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _read_or_why(analyzer: Analyzer, path: Path) -> Prepared | str:
+    try:
+        return analyzer.read(path)
+    except ParseError as exc:
+        return str(exc)
+    except Exception as exc:  # reported as that report's failure; the batch goes on
+        return f"{type(exc).__name__}: {exc}"
 
 
 def store_flags(row: dict) -> dict[str, list[int]]:

@@ -12,7 +12,6 @@ child process) while the current one is embedded, so both cores stay busy.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
 import json
 import re
@@ -27,8 +26,7 @@ from analyzer.candidates.views import collect_pdfs
 from analyzer.db.documents import update_document
 from analyzer.db.season_runs import record, register, season_rows
 from analyzer.hashes import file_sha256
-from analyzer.pipeline import Analyzer, Prepared, Result
-from analyzer.reading.parsing import ParseError
+from analyzer.pipeline import Analyzer, ReadAhead, Result
 from analyzer.scorecard.seasons import normalise_season
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -113,50 +111,24 @@ def run_season(
     register(db, plan.season, plan.reports)
     todo = [r for r in season_rows(db, plan.season) if r["status"] != DONE]
     todo = [r for r in todo if any(r["sha256"] == p["sha256"] for p in plan.reports)]
-    # One thread reads ahead: the parse itself runs in a limited child process
-    # (reading/sandbox.py), so it takes the second core while this one embeds.
-    pool = cf.ThreadPoolExecutor(max_workers=1) if parallel and len(todo) > 1 else None
+    paths = [Path(r["path"]) for r in todo]
+    reader = ReadAhead(analyzer, paths) if parallel and len(todo) > 1 else None
     try:
-        ahead: dict[str, cf.Future] = {}
-
-        def submit(i: int) -> None:
-            if pool is not None and i < len(todo) and todo[i]["sha256"] not in ahead:
-                row = todo[i]
-                ahead[row["sha256"]] = pool.submit(_read, analyzer, row["path"])
-
         for i, row in enumerate(todo):
-            submit(i)
-            submit(i + 1)  # the next report parses while this one is embedded
-            prepared = None
-            future = ahead.pop(row["sha256"], None)
-            if future is not None:
-                prepared = future.result()
+            prepared = reader.take(i) if reader is not None else None
             result = _analyse(db, analyzer, plan.season, row, prepared)
             if progress:
                 progress(row, result)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if reader is not None:
+            reader.close()
     return season_rows(db, plan.season)
-
-
-def _read(analyzer: Analyzer, path: str) -> Prepared | str:
-    """The report read and split, or why it cannot be (reported as that report's failure)."""
-    try:
-        return analyzer.read(path)
-    except ParseError as exc:
-        return str(exc)
-    except Exception as exc:  # one bad report must not stop the season
-        return f"{type(exc).__name__}: {exc}"
 
 
 def _analyse(db: Database, analyzer: Analyzer, season: str, row: dict, prepared) -> Result:
     clock = time.perf_counter()
     meta = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row.get(k)}
-    if isinstance(prepared, str):  # the child could not parse it: no need to try again
-        result = Result(Path(row["path"]), error=prepared)
-    else:
-        result = analyzer.analyze(row["path"], meta, prepared=prepared)
+    result = analyzer.analyze(row["path"], meta, prepared=prepared)
     record_result(db, season, row, result, time.perf_counter() - clock)
     return result
 

@@ -148,7 +148,7 @@ def vocabulary(vocab_db: str | None) -> tuple[list[str], np.ndarray]:
     from collections import Counter
 
     if vocab_db:
-        db = open_db(vocab_db)
+        db = connect(vocab_db)  # read only: its schema as it is
         text = " ".join(r[0] for r in db.execute("select text from passages"))
     else:
         text = (ROOT / "analyzer" / "data" / "sample_report.yaml").read_text(encoding="utf-8")
@@ -263,6 +263,7 @@ def timed_queries(args: argparse.Namespace) -> dict:
         "one criterion (its candidates)": {"criterion": criterion},
     }
     out = {}
+    load_before = os.getloadavg()
     for name, scope in scopes.items():
         rank_passages(db, embedder, queries[0], limit=10, **scope)  # warm the OS cache
         times = []
@@ -289,6 +290,7 @@ def timed_queries(args: argparse.Namespace) -> dict:
         "vector_file_reopen_ms": round(1000 * reopen, 1),
         "query_embedding_p50_ms": round(float(np.percentile(embed_times, 50)), 1),
         "scopes": out,
+        "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "memory_mb": memory(),
         "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -368,7 +370,14 @@ def scale_markdown(s: dict) -> list[str]:
     for name, t in s["scopes"].items():
         lines.append(f"| {name} | {t['p50_ms']} | {t['p95_ms']} | {t['max_ms']} | {t['queries']} |")
     m = s["memory_mb"]
+    load = s.get("load_average_1min")
     lines += [
+        "",
+        f"Machine load (1-minute load average, before and after the searches): {load[0]} and "
+        f"{load[1]} on {os.cpu_count()} cores; other work shares this machine, so figures "
+        "above about 1.0 per core mean the searches waited for a core."
+        if load
+        else "",
         "",
         f"Memory of the searching process after all searches: resident {m['VmRSS']:,} MB, of "
         f"which {m['RssAnon']:,} MB its own (anonymous) and {m['RssFile']:,} MB mapped file "

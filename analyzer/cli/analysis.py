@@ -103,14 +103,12 @@ def analyze(
 
     Each file is parsed in a child process within the limits below, so a hostile or broken
     file fails alone and the batch goes on."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from concurrent.futures import ThreadPoolExecutor
 
     from analyzer.candidates import views
-    from analyzer.criteria.sets import CriteriaError
-    from analyzer.embeddings.model import EmbeddingError
-    from analyzer.pipeline import Analyzer, Result, Settings
     from analyzer.reading.limits import Limits
     from analyzer.reading.names import shown
+    from analyzer.reading.sandbox import parse_isolated
 
     files, missing = views.collect_pdfs(paths)
     for path, reason in missing:
@@ -123,6 +121,19 @@ def analyze(
         fail("the --max-* limits must be at least 1 and --timeout above 0")
     if classifier is not None and not (classifier / "card.json").is_file():
         fail(f"{classifier}: not a trained model folder (no card.json)")
+    limits = Limits(max_memory_mb, max_pages, max_decompressed_mb, timeout)
+    # Start reading the first report (in its limited child process) before the heavy
+    # imports below; ReadAhead uses it only if the file is not already stored.
+    early = ThreadPoolExecutor(max_workers=1)
+    started = early.submit(parse_isolated, files[0], limits)
+    early.shutdown(wait=False)
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from analyzer.criteria.sets import CriteriaError
+    from analyzer.embeddings.model import EmbeddingError
+    from analyzer.pipeline import Analyzer, ReadAhead, Result, Settings
+
     database = open_database(db)
     settings = Settings(
         model=model,
@@ -133,11 +144,19 @@ def analyze(
         criteria=criteria,
         use_classifier=use_classifier,
         classifier_dir=str(classifier) if classifier else None,
-        limits=Limits(max_memory_mb, max_pages, max_decompressed_mb, timeout),
+        limits=limits,
     )
     try:
-        analyzer = Analyzer(database, settings).prepare()
+        analyzer = Analyzer(database, settings)
+    except (CriteriaError, ValueError) as exc:
+        fail(str(exc))
+    # The first report is read (in its limited child process) while the model loads, and
+    # each next one while the current one is embedded.
+    reader = ReadAhead(analyzer, files, started=started)
+    try:
+        analyzer.prepare()
     except (CriteriaError, EmbeddingError, ValueError) as exc:
+        reader.close()
         fail(str(exc))
     err.print(analyzer.scorer_description(), highlight=False, markup=False)
     meta = {"company": company, "fiscal_year": year, "report_type": report_type}
@@ -152,7 +171,7 @@ def analyze(
         disable=not err.is_terminal,
     ) as bar:
         overall = bar.add_task(f"{len(files)} report(s)", total=len(files), detail="")
-        for path in files:
+        for i, path in enumerate(files):
             name = shown(path.name)
             bar.update(overall, detail=name)
 
@@ -160,8 +179,9 @@ def analyze(
                 bar.update(overall, detail=f"{_name}: {stage} {done}/{total}")
 
             try:
-                result = analyzer.analyze(path, meta, progress)
+                result = analyzer.analyze(path, meta, progress, reader.take(i))
             except EmbeddingError as exc:
+                reader.close()
                 fail(str(exc))
             except Exception as exc:  # e.g. a locked database: this file fails, the batch goes on
                 result = Result(path, error=f"not stored: {type(exc).__name__}: {exc}")
@@ -176,6 +196,7 @@ def analyze(
                         f"({'; '.join(result.damaged)}): text may be missing, check the pages"
                     )
             bar.advance(overall)
+    reader.close()
     failed = [r for r in results if r.error] + missing
     for note in dict.fromkeys(_note_kind(n) for r in results for n in r.notes):
         warn(note)  # once per kind, not once per report

@@ -19,7 +19,7 @@ import pypdfium2 as pdfium
 
 from analyzer.reading.layout import Line, compose_text, group_lines, reading_order
 from analyzer.reading.limits import LimitError, Limits, inspect_pdf
-from analyzer.reading.ocr import OcrEngine, OcrUnavailable, ocr_page
+from analyzer.reading.ocr import OcrEngine, OcrUnavailable, looks_like_a_text_scan, ocr_page
 from analyzer.reading.pdftext import RawPage, extract_page
 from analyzer.reading.textquality import MIN_LETTERS, page_flags
 from analyzer.types import LabelRegion, ParsedDocument, ParsedPage
@@ -150,6 +150,11 @@ def _read_scans(
         return set(), [f"{len(scans)} page(s) without a text layer left unread: {exc}"]
     done = set()
     for i in scans:
+        try:
+            if not looks_like_a_text_scan(pdf, i):
+                continue  # a photo or a cover: it stays flagged no_text
+        except pdfium.PdfiumError:
+            continue  # a page PDFium cannot load (a damaged file) has no image either
         try:
             page = ocr_page(engine, pdf, i)
         except (RuntimeError, OSError, pdfium.PdfiumError) as exc:
