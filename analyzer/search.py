@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sqlite_utils import Database
 
-from analyzer.candidates.views import passage_record
+from analyzer.candidates.views import ocr_pages, passage_record
 from analyzer.db.connection import StoreError
-from analyzer.db.documents import find_document
+from analyzer.db.documents import find_document, get_document
 from analyzer.db.fts import bm25_ranking
 from analyzer.db.search_scope import (
     candidacies,
@@ -175,11 +175,14 @@ def _records(
     marks = candidacies(db, ids)
     decided = passage_decisions(db, [(rows[p][0], rows[p][4]) for p in ids if p in rows])
     results = []
+    ocr: dict[int, set[int]] = {}
     for pid, score in ranked:
         if pid not in rows:
             continue
         doc, text, parts, file_name, content_hash = rows[pid]
-        record = passage_record(doc, pid, text, json.loads(parts))
+        if doc not in ocr:
+            ocr[doc] = ocr_pages(get_document(db, doc))
+        record = passage_record(doc, pid, text, json.loads(parts), ocr[doc])
         record.update(
             {
                 "score": round(score, 4),

@@ -45,6 +45,12 @@ def main() -> int:
     parser.add_argument("--backend", default=None, help="embedding backend (default: onnx)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", default=None, help="also write the markdown table here")
+    parser.add_argument(
+        "--command",
+        default=None,
+        help="also time this report as a user waits for it: the whole `analyzer analyze` "
+        "command, process start to exit, beside embedding its passages alone",
+    )
     args = parser.parse_args()
 
     folder = Path(args.folder)
@@ -138,6 +144,17 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|",
         *rows,
     ]
+    if args.command:
+        from season import single_report  # benchmarks/season.py
+
+        one = single_report(Path(args.command))
+        lines += [
+            "",
+            f"Whole command ({one['report']}, {one['passages']} passages, fresh database, "
+            f"process start to exit): {one['command_seconds']} s; a process that loads the "
+            f"same embedder and embeds the same passages alone: "
+            f"{one['embedding_alone_seconds']} s; ratio {one['ratio']} (target 1.3).",
+        ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

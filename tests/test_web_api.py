@@ -362,10 +362,22 @@ def test_search_adds_a_missed_passage(app):
     assert open_db(app.config["DB_PATH"])["decisions"].count == 1
     refused = client.post(
         "/evidence/add",
-        data={"passage_id": passage_id, "criterion": "NOPE", "csrf_token": client.token},
+        data={
+            "passage_id": passage_id, "criterion": "NOPE", "level": "2",
+            "csrf_token": client.token,
+        },
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "no criterion" in refused.get_data(as_text=True)
+    # Issue 12: the level is asked for, never assumed (it used to default to 2).
+    assert 'name="level" required' in page and '<option value="">choose the level' in page
+    unlevelled = client.post(
+        "/evidence/add",
+        data={"passage_id": passage_id, "criterion": "HR-MIN-02", "csrf_token": client.token},
         follow_redirects=True,
     )
-    assert "no criterion" in refused.get_data(as_text=True)
+    assert "choose the level" in unlevelled.get_data(as_text=True)
+    assert open_db(app.config["DB_PATH"])["decisions"].count == 1, "nothing added without it"
 
 
 def test_report_text_is_escaped(app):

@@ -187,6 +187,8 @@ def add_evidence() -> ResponseReturnValue:
     form = request.form
     level = form.get("level", type=int)
     try:
+        if level not in (1, 2):  # the reviewer says how strong it is; nothing is assumed
+            raise decisions.DecisionError("choose the level (1 or 2) of the evidence you add")
         decision_id = decisions.add_evidence(
             get_db(),
             form.get("passage_id", type=int) or 0,
