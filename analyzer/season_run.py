@@ -6,15 +6,19 @@
 transaction by the pipeline, so a run stopped anywhere (Ctrl-C, kill -9, a reboot) resumes
 from the first report not done: nothing is lost, duplicated or half-written, and a report
 whose analysis committed just before the stop is recognised by its content hash and only
-re-checked (its passages and embeddings are reused). The next report is parsed (in its limited
-child process) while the current one is embedded, so both cores stay busy.
+re-checked (its passages and embeddings are reused). Reports are computed (read, embedded,
+scored) by two worker processes, one core each, and stored by this process, the only
+writer, as they finish.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import csv
 import json
+import multiprocessing
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +27,12 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from analyzer.candidates.views import collect_pdfs
+from analyzer.db.connection import open_db
 from analyzer.db.documents import update_document
 from analyzer.db.season_runs import record, register, season_rows
 from analyzer.hashes import file_sha256
-from analyzer.pipeline import Analyzer, ReadAhead, Result
+from analyzer.pipeline import Analyzer, Computed, Result
+from analyzer.reading.parsing import ParseError
 from analyzer.scorecard.seasons import normalise_season
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -111,18 +117,74 @@ def run_season(
     register(db, plan.season, plan.reports)
     todo = [r for r in season_rows(db, plan.season) if r["status"] != DONE]
     todo = [r for r in todo if any(r["sha256"] == p["sha256"] for p in plan.reports)]
-    paths = [Path(r["path"]) for r in todo]
-    reader = ReadAhead(analyzer, paths) if parallel and len(todo) > 1 else None
-    try:
-        for i, row in enumerate(todo):
-            prepared = reader.take(i) if reader is not None else None
-            result = _analyse(db, analyzer, plan.season, row, prepared)
+    if parallel and len(todo) > 1:
+        _run_in_workers(db, plan.season, todo, analyzer, progress)
+    else:
+        for row in todo:
+            result = _analyse(db, analyzer, plan.season, row, None)
             if progress:
                 progress(row, result)
-    finally:
-        if reader is not None:
-            reader.close()
     return season_rows(db, plan.season)
+
+
+WORKERS = 2  # compute processes on one machine: one report each, one core each
+
+
+def _run_in_workers(
+    db: Database, season: str, todo: list[dict], analyzer: Analyzer, progress
+) -> None:
+    """Reports computed (read, embedded, scored) in worker processes, one core each, and
+    stored here in the order they finish: the database has one writer, this process."""
+    context = multiprocessing.get_context("forkserver")
+    by_path = {row["path"]: row for row in todo}
+    with cf.ProcessPoolExecutor(
+        max_workers=min(WORKERS, len(todo)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(analyzer.settings,),
+    ) as pool:
+        pending = {pool.submit(_compute_in_worker, row["path"]) for row in todo}
+        for future in cf.as_completed(pending):
+            path, outcome = future.result()
+            row = by_path[path]
+            clock = time.perf_counter()
+            result = store_computed(analyzer, row, outcome)
+            record_result(db, season, row, result, time.perf_counter() - clock)
+            if progress:
+                progress(row, result)
+
+
+def store_computed(analyzer: Analyzer, row: dict, outcome: Computed | str) -> Result:
+    """Store a report a worker computed (or record why it could not be)."""
+    meta = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row.get(k)}
+    if isinstance(outcome, str):
+        return analyzer.analyze(row["path"], meta, prepared=outcome)  # records the failure
+    try:
+        return analyzer.store(outcome, meta)
+    except Exception as exc:  # e.g. a locked database: this report fails, the run goes on
+        return Result(Path(row["path"]), error=f"not stored: {type(exc).__name__}: {exc}")
+
+
+_WORKER: Analyzer | None = None
+
+
+def _start_worker(settings) -> None:
+    """In a worker process: a private analyzer over a scratch database (its own embedding
+    cache), its embedder on one core, so two workers share two cores without fighting."""
+    global _WORKER
+    folder = tempfile.mkdtemp(prefix="analyzer-worker-")
+    _WORKER = Analyzer(open_db(Path(folder) / "worker.db"), settings).prepare()
+    if hasattr(_WORKER.embedder, "threads"):
+        _WORKER.embedder.threads = 1
+
+
+def _compute_in_worker(path: str) -> tuple[str, Computed | str]:
+    try:
+        return path, _WORKER.compute(path)
+    except ParseError as exc:
+        return path, str(exc)
+    except Exception as exc:  # one bad report must not stop the season
+        return path, f"{type(exc).__name__}: {exc}"
 
 
 def _analyse(db: Database, analyzer: Analyzer, season: str, row: dict, prepared) -> Result:
