@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -89,6 +90,9 @@ def ocr_page(engine: OcrEngine, pdf: pdfium.PdfDocument, index: int, dpi: int = 
         input=png.getvalue(),
         capture_output=True,
         timeout=TIMEOUT,
+        # Tesseract's OpenMP threads spin against each other and the embedder: one thread
+        # reads a page about six times faster here (1.5 s against 9 s at 200 dpi).
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
     )
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
