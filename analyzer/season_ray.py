@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from analyzer.db.connection import open_db
 from analyzer.db.season_runs import register, season_rows
 from analyzer.pipeline import Analyzer, Computed, Result, Settings
-from analyzer.season_run import DONE, SeasonPlan, record_result
+from analyzer.season_run import DONE, SeasonPlan, record_result, report_seconds
 
 Progress = Callable[[dict, Result | None], None]
 
@@ -92,7 +92,7 @@ def run_season_ray(
                 result = Result(Path(path), error=outcome)
             else:
                 result = analyzer.store(outcome, meta)
-            record_result(db, plan.season, row, result, time.perf_counter() - clock)
+            record_result(db, plan.season, row, result, report_seconds(outcome, clock))
             if progress:
                 progress(row, result)
     finally:

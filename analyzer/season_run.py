@@ -149,9 +149,15 @@ def _run_in_workers(
             row = by_path[path]
             clock = time.perf_counter()
             result = store_computed(analyzer, row, outcome)
-            record_result(db, season, row, result, time.perf_counter() - clock)
+            record_result(db, season, row, result, report_seconds(outcome, clock))
             if progress:
                 progress(row, result)
+
+
+def report_seconds(outcome: Computed | str, stored_from: float) -> float:
+    """A report's own time: what its worker spent computing it, and storing it here."""
+    worked = sum(outcome.seconds.values()) if isinstance(outcome, Computed) else 0.0
+    return worked + time.perf_counter() - stored_from
 
 
 def store_computed(analyzer: Analyzer, row: dict, outcome: Computed | str) -> Result:
