@@ -31,7 +31,7 @@ from analyzer.db.connection import open_db
 from analyzer.db.documents import update_document
 from analyzer.db.season_runs import record, register, season_rows
 from analyzer.hashes import file_sha256
-from analyzer.pipeline import Analyzer, Computed, Result
+from analyzer.pipeline import Analyzer, Computed, Result, Settings
 from analyzer.reading.parsing import ParseError
 from analyzer.scorecard.seasons import normalise_season
 
@@ -114,9 +114,7 @@ def run_season(
     parallel: bool = True,
 ) -> list[dict]:
     """Analyse the season's reports not done yet; returns every registered report's row."""
-    register(db, plan.season, plan.reports)
-    todo = [r for r in season_rows(db, plan.season) if r["status"] != DONE]
-    todo = [r for r in todo if any(r["sha256"] == p["sha256"] for p in plan.reports)]
+    todo = pending(db, plan)
     if parallel and len(todo) > 1:
         _run_in_workers(db, plan.season, todo, analyzer, progress)
     else:
@@ -130,67 +128,89 @@ def run_season(
 WORKERS = 2  # compute processes on one machine: one report each, one core each
 
 
+def pending(db: Database, plan: SeasonPlan) -> list[dict]:
+    """Register the plan's reports and return those of them not done yet."""
+    register(db, plan.season, plan.reports)
+    planned = {r["sha256"] for r in plan.reports}
+    return [
+        r for r in season_rows(db, plan.season) if r["status"] != DONE and r["sha256"] in planned
+    ]
+
+
+class ComputeWorker:
+    """A private analyzer over a scratch database (its own embedding cache and criteria
+    vectors) that computes reports for this process, the only writer: one per worker
+    process here, one per Ray actor on a cluster. Its embedder uses one core, so workers
+    share the machine's cores without fighting."""
+
+    def __init__(self, settings: Settings):
+        folder = tempfile.mkdtemp(prefix="analyzer-worker-")
+        self.analyzer = Analyzer(open_db(Path(folder) / "worker.db"), settings).prepare()
+        if hasattr(self.analyzer.embedder, "threads"):
+            self.analyzer.embedder.threads = 1
+
+    def compute(self, path: str) -> tuple[str, Computed | str]:
+        """(path, the computed report or why it could not be computed)."""
+        try:
+            return path, self.analyzer.compute(path)
+        except ParseError as exc:
+            return path, str(exc)
+        except Exception as exc:  # one bad report must not stop the season
+            return path, f"{type(exc).__name__}: {exc}"
+
+
+def finish(
+    db: Database,
+    season: str,
+    analyzer: Analyzer,
+    row: dict,
+    outcome: Computed | str,
+    progress: Progress | None,
+) -> None:
+    """Store a report a worker computed (or record why it could not be) and its outcome."""
+    clock = time.perf_counter()
+    meta = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row.get(k)}
+    if isinstance(outcome, str):
+        result = analyzer.analyze(row["path"], meta, prepared=outcome)  # records the failure
+    else:
+        try:
+            result = analyzer.store(outcome, meta)
+        except Exception as exc:  # e.g. a locked database: this report fails, the run goes on
+            result = Result(Path(row["path"]), error=f"not stored: {type(exc).__name__}: {exc}")
+    worked = sum(outcome.seconds.values()) if isinstance(outcome, Computed) else 0.0
+    record_result(db, season, row, result, worked + time.perf_counter() - clock)
+    if progress:
+        progress(row, result)
+
+
 def _run_in_workers(
     db: Database, season: str, todo: list[dict], analyzer: Analyzer, progress
 ) -> None:
     """Reports computed (read, embedded, scored) in worker processes, one core each, and
     stored here in the order they finish: the database has one writer, this process."""
-    context = multiprocessing.get_context("forkserver")
     by_path = {row["path"]: row for row in todo}
     with cf.ProcessPoolExecutor(
         max_workers=min(WORKERS, len(todo)),
-        mp_context=context,
+        mp_context=multiprocessing.get_context("forkserver"),
         initializer=_start_worker,
         initargs=(analyzer.settings,),
     ) as pool:
-        pending = {pool.submit(_compute_in_worker, row["path"]) for row in todo}
-        for future in cf.as_completed(pending):
+        futures = {pool.submit(_compute_in_worker, row["path"]) for row in todo}
+        for future in cf.as_completed(futures):
             path, outcome = future.result()
-            row = by_path[path]
-            clock = time.perf_counter()
-            result = store_computed(analyzer, row, outcome)
-            record_result(db, season, row, result, report_seconds(outcome, clock))
-            if progress:
-                progress(row, result)
+            finish(db, season, analyzer, by_path[path], outcome, progress)
 
 
-def report_seconds(outcome: Computed | str, stored_from: float) -> float:
-    """A report's own time: what its worker spent computing it, and storing it here."""
-    worked = sum(outcome.seconds.values()) if isinstance(outcome, Computed) else 0.0
-    return worked + time.perf_counter() - stored_from
+_WORKER: ComputeWorker | None = None
 
 
-def store_computed(analyzer: Analyzer, row: dict, outcome: Computed | str) -> Result:
-    """Store a report a worker computed (or record why it could not be)."""
-    meta = {k: row[k] for k in ("company", "fiscal_year", "report_type") if row.get(k)}
-    if isinstance(outcome, str):
-        return analyzer.analyze(row["path"], meta, prepared=outcome)  # records the failure
-    try:
-        return analyzer.store(outcome, meta)
-    except Exception as exc:  # e.g. a locked database: this report fails, the run goes on
-        return Result(Path(row["path"]), error=f"not stored: {type(exc).__name__}: {exc}")
-
-
-_WORKER: Analyzer | None = None
-
-
-def _start_worker(settings) -> None:
-    """In a worker process: a private analyzer over a scratch database (its own embedding
-    cache), its embedder on one core, so two workers share two cores without fighting."""
+def _start_worker(settings: Settings) -> None:
     global _WORKER
-    folder = tempfile.mkdtemp(prefix="analyzer-worker-")
-    _WORKER = Analyzer(open_db(Path(folder) / "worker.db"), settings).prepare()
-    if hasattr(_WORKER.embedder, "threads"):
-        _WORKER.embedder.threads = 1
+    _WORKER = ComputeWorker(settings)
 
 
 def _compute_in_worker(path: str) -> tuple[str, Computed | str]:
-    try:
-        return path, _WORKER.compute(path)
-    except ParseError as exc:
-        return path, str(exc)
-    except Exception as exc:  # one bad report must not stop the season
-        return path, f"{type(exc).__name__}: {exc}"
+    return _WORKER.compute(path)
 
 
 def _analyse(db: Database, analyzer: Analyzer, season: str, row: dict, prepared) -> Result:

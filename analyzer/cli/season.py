@@ -47,7 +47,7 @@ def season_run(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from analyzer.pipeline import Analyzer
-    from analyzer.season_run import SeasonError, plan_season, run_season
+    from analyzer.season_run import SeasonError, pending, plan_season, run_season
 
     if workers < 1:
         fail("--workers must be at least 1")
@@ -83,8 +83,7 @@ def season_run(
             rate = pages / max(time.perf_counter() - started, 1e-9)
             bar.update(task, advance=1, pages=pages, rate=f"{rate:.1f}")
 
-        before = _registered(database, plan)
-        bar.update(task, total=sum(1 for r in before if r["status"] != "done"))
+        bar.update(task, total=len(pending(database, plan)))
         if ray:
             from analyzer.season_ray import ClusterUnavailable, run_season_ray
 
@@ -105,14 +104,6 @@ def season_run(
     )
     if failed:
         raise typer.Exit(1)
-
-
-def _registered(database, plan) -> list[dict]:
-    """The season's rows before this run (registered ones keep their outcome)."""
-    from analyzer.db.season_runs import register, season_rows
-
-    register(database, plan.season, plan.reports)
-    return season_rows(database, plan.season)
 
 
 def season_status(

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from analyzer.scoring.verdict import verdicts  # noqa: F401  (the CLI's name for it)
-
 ORDERS = ("score", "informative")
 
 

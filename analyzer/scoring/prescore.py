@@ -279,15 +279,17 @@ class PreScoreModel:
         level = np.where(p_any >= 0.5, np.where(p_full >= 0.5, 2, 1), 0)
         return level, p_any, p_full
 
-    def assess(self, features: ReportFeatures) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        """(relevance per criterion over its top passages, level per criterion, P(any))."""
+    def assess(
+        self, features: ReportFeatures
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """(relevance per criterion over its top passages, level, P(>= 1), P(>= 2))."""
         relevance = [self.relevance_proba(x) for x in features.X]
         F = np.asarray(
             [judge_features(r, x) for r, x in zip(relevance, features.X, strict=True)],
             np.float32,
-        )
-        level, p_any, _ = self.judge(F)
-        return relevance, level, p_any
+        ).reshape(len(features.X), len(JUDGE_FEATURES))
+        level, p_any, p_full = self.judge(F)
+        return relevance, level, p_any, p_full
 
     def save(self, out_dir: str | Path) -> Path:
         out = Path(out_dir)
@@ -338,12 +340,7 @@ class PreScorer:
 
     def judge(self, texts: list[str], vectors: np.ndarray, hybrid: np.ndarray) -> PreScore:
         features = report_features(texts, vectors, hybrid, self.protos)
-        relevance = [self.model.relevance_proba(x) for x in features.X]
-        F = np.asarray(
-            [judge_features(r, x) for r, x in zip(relevance, features.X, strict=True)],
-            np.float32,
-        ).reshape(len(features.X), len(JUDGE_FEATURES))
-        level, p_any, p_full = self.model.judge(F)
+        relevance, level, p_any, p_full = self.model.assess(features)
         order = [np.argsort(-r, kind="stable") for r in relevance]
         return PreScore(
             passages=[idx[o] for idx, o in zip(features.passages, order, strict=True)],

@@ -201,7 +201,7 @@ def evaluate(
         model = fit([reports[i] for i in train])
         for i in test:
             r = reports[i]
-            relevance, level, _ = model.assess(r.features)
+            relevance, level, _, _ = model.assess(r.features)
             predicted[r.sha256] = level
             for j in range(n_c):
                 if r.levels[j] > 0 and r.positives[j].any():
