@@ -1,10 +1,28 @@
 """Split a parsed document into passages that keep exact citations.
 
-The splitting itself is langchain-text-splitters' RecursiveCharacterTextSplitter, which
-prefers paragraph breaks, then line breaks, then sentence ends. The document text is the
-pages' texts joined by a page break, so a passage can run across a page; each passage is
-then mapped back to character offsets on every page it touches, and to the boxes of its
-words there, which is what makes a citation checkable.
+A passage is cut only between sentences, and a list stays whole with the sentence that
+introduces it: the level a criterion earns often rests on the end of a list ("tin,
+tungsten, tantalum and gold (3TG), and aluminium, copper, ..."), so a cut inside one hides
+the evidence. The document text is the pages' texts joined by a page break, so a passage
+can run across a page; each passage is then mapped back to character offsets on every page
+it touches, and to the boxes of its words there, which is what makes a citation checkable.
+
+How it cuts, in three steps over the joined text:
+
+1. **Sentences.** A sentence ends at ``.``, ``!``, ``?`` (or ``。！？``) followed by a capital,
+   a digit, a bullet or a quote, but not after a known abbreviation or an initial. A line
+   break inside a paragraph is a line wrap, not an end; a paragraph break ends a sentence
+   unless the next paragraph starts in lower case (a sentence running on across a column or
+   page). A new line that starts with a bullet, or follows a line ending in ``:``, starts a
+   new unit.
+2. **Blocks.** A short unit with no end punctuation (a heading) joins the unit after it; an
+   introduction ending in ``:`` joins the list items after it, and the items join each other.
+   A block longer than ``size * 1.5`` is split between its items, and a sentence that long
+   (a table read as one run of text) at line breaks.
+3. **Passages.** Blocks are packed up to ``size`` characters; a block that would overflow
+   starts the next passage, unless the passage so far is under a third of ``size``, when it
+   may grow to ``size * 1.5``. The next passage repeats the last whole sentences of the one
+   before, up to ``overlap`` characters.
 """
 
 from __future__ import annotations
@@ -16,15 +34,85 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from analyzer.types import PAGE_BREAK, PagePart, ParsedDocument, ParsedPage, Passage, Span
 
+SPLITTER_VERSION = "2"  # 2: cut between sentences, lists kept whole (1: character splitter)
 DEFAULT_SIZE = 800
 DEFAULT_OVERLAP = 100
-SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+SLACK = 1.5  # a list or sentence may take a passage this far past `size` to finish
+HEADING_MAX = 100  # characters: a unit this short with no end punctuation is a heading
+_FALLBACK_SEPARATORS = ["\n\n", "\n", "; ", ", ", " ", ""]
+
+_BULLET = r"(?:[•·▪■●○◦‣►▶✓✔➢➤□–—\-*]|\(?\d{1,2}[.)]|\(?[a-z][.)]|\([ivx]{1,4}\))\s"
+_BULLET_AT = re.compile(_BULLET)
+_ABBREVIATIONS = frozenset(
+    [
+        "e.g",
+        "i.e",
+        "approx",
+        "incl",
+        "excl",
+        "no",
+        "nos",
+        "nr",
+        "vs",
+        "cf",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "co",
+        "inc",
+        "ltd",
+        "corp",
+        "fig",
+        "figs",
+        "p",
+        "pp",
+        "art",
+        "arts",
+        "sec",
+        "para",
+        "ca",
+        "bzw",
+        "vgl",
+        "z.b",
+        "u.a",
+        "d.h",
+        "ggf",
+        "inkl",
+        "abs",
+        "nr",
+        "ziff",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "est",
+        "min",
+        "max",
+        "resp",
+    ]
+)
+_TERMINAL = re.compile(r"[.!?…]+[\"'”’)\]¹²³⁴⁵⁶⁷⁸⁹⁰*]*(?=\s)|[。！？]+[」』）]*")
+_STARTS_SENTENCE = re.compile(r"[A-ZÀ-ÖØ-Þ0-9\"'“‘(\[•·▪■●○◦‣►▶✓✔➢➤□–—\-*]|[^\x00-\u2fff]")
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+_END_PUNCT = (".", "!", "?", "…", ":", ";", "。", "！", "？", ")", '"', "”", "’")
 
 
 def split_passages(
     doc: ParsedDocument, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP
 ) -> list[Passage]:
-    """Cut the document into passages of about `size` characters with `overlap` shared."""
+    """Cut the document into passages of about `size` characters, between sentences, with
+    up to `overlap` characters of whole sentences shared by neighbours."""
     # Unreadable pages give no passages: their "text" would only pollute the embeddings.
     pages = [p for p in doc.pages if p.text.strip() and not {"no_text", "garbled"} & set(p.flags)]
     if not pages:
@@ -37,50 +125,148 @@ def split_passages(
         chunks.append(page.text)
         pos += len(page.text) + len(PAGE_BREAK)
     full = PAGE_BREAK.join(chunks)
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=size,
-        chunk_overlap=min(overlap, size // 2),
-        separators=SEPARATORS,
-        keep_separator="end",
-        strip_whitespace=True,
-    )
-    spans: list[list[int]] = []
-    cursor = 0
-    for piece in splitter.split_text(full):
-        begin = full.find(piece, cursor)
-        if begin < 0:  # the splitter only strips whitespace, so this should not happen
-            continue
-        spans.append([begin, begin + len(piece)])
-        cursor = begin + 1
     span_ends = [[s.end for s in page.spans] for page in pages]
     passages: list[Passage] = []
-    for begin, end in _move_trailing_headings(full, spans):
+    for begin, end in passage_spans(full, size, overlap):
         parts = _page_parts(pages, starts, span_ends, begin, end)
         if parts:
             passages.append(Passage(len(passages), full[begin:end], parts))
     return passages
 
 
-_HEADING_TAIL = re.compile(r"\n\n([^\n]{1,80})$")
-
-
-def _move_trailing_headings(full: str, spans: list[list[int]]) -> list[list[int]]:
-    """Move a heading left dangling at a passage's end to the start of the next passage.
-
-    The splitter fills passages greedily, so a section heading can end one passage while
-    its section starts the next; the heading belongs with its section.
-    """
-    for k in range(len(spans) - 1):
-        begin, end = spans[k]
-        match = _HEADING_TAIL.search(full, begin, end)
-        if not match or match.start() == begin:
+def passage_spans(text: str, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP):
+    """(begin, end) offsets of the passages of `text` (see the module docstring)."""
+    hard_max = int(size * SLACK)
+    blocks: list[tuple[int, int]] = []
+    for block in _blocks(text, _units(text)):
+        if block[-1][1] - block[0][0] <= hard_max:
+            blocks.append((block[0][0], block[-1][1]))
+        else:
+            blocks += _split_long(text, block, size)
+    spans: list[tuple[int, int]] = []
+    current: list[tuple[int, int]] = []
+    for block in blocks:
+        if current:
+            length = block[1] - current[0][0]
+            short = current[-1][1] - current[0][0] < size / 3
+            if length <= size or (short and length <= hard_max):
+                current.append(block)
+                continue
+            spans.append((current[0][0], current[-1][1]))
+            current = _overlap(current, overlap) + [block]
+            if block[1] - current[0][0] > hard_max:
+                current = [block]
             continue
-        if match.group(1).rstrip().endswith((".", ":", ";", ",")):
-            continue  # a short last sentence, not a heading
-        heading_start = match.start(1)
-        spans[k][1] = len(full[begin : match.start()].rstrip()) + begin
-        spans[k + 1][0] = min(spans[k + 1][0], heading_start)
+        current = [block]
+    if current:
+        spans.append((current[0][0], current[-1][1]))
     return spans
+
+
+def _overlap(blocks: list[tuple[int, int]], overlap: int) -> list[tuple[int, int]]:
+    """The last whole blocks of a passage within `overlap` characters (never all of it)."""
+    kept: list[tuple[int, int]] = []
+    for block in reversed(blocks[1:]):
+        if blocks[-1][1] - block[0] > overlap:
+            break
+        kept.insert(0, block)
+    return kept
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Sentences, list items and paragraphs: the spans a passage is never cut inside."""
+    cuts = {0}
+    for m in _TERMINAL.finditer(text):
+        nxt = _skip_space(text, m.end())
+        if nxt >= len(text):
+            continue
+        if m.group()[0] in "。！？":
+            cuts.add(nxt)
+            continue
+        if m.group() == "." and _is_abbreviation(text, m.start()):
+            continue
+        if _STARTS_SENTENCE.match(text, nxt):
+            cuts.add(nxt)
+    for m in re.finditer(r"\n[ \t]*\n\s*", text):
+        nxt = m.end()
+        if nxt >= len(text):
+            continue
+        before = text[max(0, m.start() - 1) : m.start()]
+        if text[nxt].islower() and not before.endswith(_END_PUNCT):
+            continue  # the sentence runs on across a column or a page
+        cuts.add(nxt)
+    for m in re.finditer(r"\n[ \t]*", text):
+        nxt = m.end()
+        line_end = text[: m.start()].rstrip(" \t")[-1:] if m.start() else ""
+        if _BULLET_AT.match(text, nxt) or line_end == ":":
+            cuts.add(nxt)
+    units = []
+    bounds = sorted(cuts) + [len(text)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        a = _skip_space(text, a)
+        b = len(text[a:b].rstrip()) + a
+        if b > a:
+            units.append((a, b))
+    return units
+
+
+def _blocks(text: str, units: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Units grouped so that a heading stays with what follows it and a list stays whole."""
+    blocks: list[list[tuple[int, int]]] = []
+    in_list = False
+    for a, b in units:
+        bullet = bool(_BULLET_AT.match(text, a))
+        if blocks:
+            pa, pb = blocks[-1][-1]
+            previous = text[pa:pb]
+            heading = pb - pa < HEADING_MAX and not previous.endswith(_END_PUNCT)
+            intro = previous.endswith(":")
+            new_paragraph = "\n\n" in text[pb:a] or "\n \n" in text[pb:a]
+            joins = heading or (bullet and (intro or in_list)) or (in_list and not new_paragraph)
+            if joins:
+                blocks[-1].append((a, b))
+                in_list = in_list or (bullet and (intro or in_list)) or (intro and bullet)
+                if bullet:
+                    in_list = True
+                continue
+        blocks.append([(a, b)])
+        in_list = bullet
+    return blocks
+
+
+def _split_long(text: str, block: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """A block too long for one passage: cut between its units, and a unit that is itself
+    too long (a table read as one run of text) at line breaks, then spaces."""
+    out: list[tuple[int, int]] = []
+    for a, b in block:
+        if out and b - out[-1][0] <= size:
+            out[-1] = (out[-1][0], b)
+        elif b - a <= size:
+            out.append((a, b))
+        else:
+            splitter = RecursiveCharacterTextSplitter(
+                chunk_size=size, chunk_overlap=0, separators=_FALLBACK_SEPARATORS,
+                keep_separator="end", strip_whitespace=True,
+            )  # fmt: skip
+            cursor = a
+            for piece in splitter.split_text(text[a:b]):
+                begin = text.find(piece, cursor, b)
+                if begin >= 0:
+                    out.append((begin, begin + len(piece)))
+                    cursor = begin + len(piece)
+    return out
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    match = _WORD_BEFORE.search(text, max(0, dot - 12), dot)
+    word = match.group(1).lower() if match else ""
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 
 def _page_parts(

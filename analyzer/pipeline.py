@@ -32,7 +32,7 @@ from analyzer.db.runs import finish_run, start_run
 from analyzer.embeddings import cache as criteria_cache
 from analyzer.embeddings.model import Embedder, get_embedder
 from analyzer.hashes import content_hash, file_sha256
-from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, split_passages
+from analyzer.passages import DEFAULT_OVERLAP, DEFAULT_SIZE, SPLITTER_VERSION, split_passages
 from analyzer.reading.limits import Limits
 from analyzer.reading.names import storable
 from analyzer.reading.parsing import PARSER_VERSION, ParseError, check_file, parse_checked
@@ -303,7 +303,7 @@ class Analyzer:
             "top_k": settings.top_k,
             "criteria": self.criteria.name,
             "criteria_version": self.criteria.version,
-            "parser_version": PARSER_VERSION,
+            **self.versions,
         }
 
     def read(self, path: str | Path) -> Prepared:
@@ -327,10 +327,21 @@ class Analyzer:
             existing = document_by_sha(self.db, file_sha256(path))
         except (ParseError, OSError):
             return False  # analyze() reports it
+        return not self.stored_alike(existing)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """The reader's and the splitter's versions, stored with a document's passages."""
+        return {"parser_version": PARSER_VERSION, "splitter_version": SPLITTER_VERSION}
+
+    def stored_alike(self, existing: dict | None) -> bool:
+        """Were this document's stored passages read and cut as this analyzer would?
+        Then they are reused, vectors and all; otherwise the report is read again."""
         settings = self.settings
-        return not (
+        return (
             existing is not None
             and existing["parser_version"] == PARSER_VERSION
+            and (existing.get("splitter_version") or "1") == SPLITTER_VERSION
             and existing["passage_size"] == settings.passage_size
             and existing["passage_overlap"] == settings.passage_overlap
         )
@@ -345,17 +356,11 @@ class Analyzer:
         file was analysed with the same settings), vectors, scores and the pre-score.
         Raises ParseError (and anything else) for the caller to report."""
         path = Path(path)
-        settings = self.settings
         out = Computed(path=path, run_settings=self.run_settings())
         check_file(path)  # a FIFO or device must never be opened
         out.sha256 = file_sha256(path)
         existing = document_by_sha(self.db, out.sha256)
-        reuse = (
-            existing is not None
-            and existing["parser_version"] == PARSER_VERSION
-            and existing["passage_size"] == settings.passage_size
-            and existing["passage_overlap"] == settings.passage_overlap
-        )
+        reuse = self.stored_alike(existing)
         if reuse:
             out.passages = [p for _, p in load_passages(self.db, existing["id"])]
             out.reused = True
@@ -413,7 +418,7 @@ class Analyzer:
                 doc_id = save_document(
                     self.db,
                     computed.parsed,
-                    {**meta, "parser_version": PARSER_VERSION},
+                    {**meta, **self.versions},
                     (settings.passage_size, settings.passage_overlap),
                 )
                 replace_passages(self.db, doc_id, computed.passages)

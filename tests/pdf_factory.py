@@ -295,3 +295,49 @@ def not_a_pdf(path: str | Path) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text("This is not a PDF file, just plain text.\n", encoding="utf-8")
+
+
+LIST_SENTENCE = (
+    "These include the battery raw materials cobalt, lithium, nickel and graphite, the "
+    "conflict minerals tin, tungsten, tantalum and gold (3TG), and aluminium, copper, "
+    "leather, mica, steel, natural rubber, platinum group metals and rare earths."
+)
+LIST_INTRO = "Our supplier requirements include the following commitments:"
+LIST_ITEMS = [
+    "- every direct supplier signs the code of conduct before the first order, e.g. for cells;",
+    "- smelters of cobalt and lithium are audited against the OECD guidance each year;",
+    "- steel suppliers disclose the emissions of each coil, from the mill to our press;",
+    "- grievances from workers at any tier reach the hotline without fear of reprisal.",
+]
+
+
+def list_pdf(path: str | Path) -> dict:
+    """Two pages of prose in which a long sentence lists minerals and a bulleted list follows
+    its introduction: the content a splitter must not cut in the middle of."""
+    filler = (
+        "The sourcing team met the business units during the year and agreed on the "
+        "priorities for the coming period. Each unit reports on progress twice a year."
+    )
+    pdf = _FixedFPDF()
+    for page in range(2):
+        pdf.add_page()
+        pdf.set_xy(20, 25)
+        for k in range(3):
+            pdf.set_x(20)
+            pdf.multi_cell(170, 6, f"{filler} Section {page + 1}.{k + 1} closes here.")
+            pdf.ln(3)
+        pdf.set_x(20)
+        pdf.multi_cell(170, 6, f"{filler} {LIST_SENTENCE} {filler}")
+        pdf.ln(3)
+        pdf.set_x(20)
+        pdf.multi_cell(170, 6, LIST_INTRO)
+        for item in LIST_ITEMS:
+            pdf.set_x(25)
+            pdf.multi_cell(165, 6, item)
+        pdf.ln(3)
+        for k in range(2):
+            pdf.set_x(20)
+            pdf.multi_cell(170, 6, f"{filler} Closing note {page + 1}.{k + 1} ends the page.")
+            pdf.ln(3)
+    _out(pdf, path)
+    return {"sentence": LIST_SENTENCE, "intro": LIST_INTRO, "items": list(LIST_ITEMS)}

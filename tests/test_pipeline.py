@@ -11,7 +11,7 @@ from analyzer import pipeline
 from analyzer.candidates.views import candidates as candidate_records
 from analyzer.db.connection import open_db
 from analyzer.db.drafts import document_drafts
-from analyzer.passages import split_passages
+from analyzer.passages import SPLITTER_VERSION, split_passages
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.reading.parsing import parse_pdf
 from analyzer.scoring.verdict import EVIDENCE_FOUND, NO_EVIDENCE, NOT_ASSESSED, verdicts
@@ -91,6 +91,25 @@ def test_reanalysing_is_idempotent_and_embeds_nothing_twice(analyzer, db, sample
     assert second.doc_id == first.doc_id
     assert second.embedded == 0 and second.reused
     assert counts(db) == before
+
+
+def test_passages_cut_by_an_older_splitter_are_cut_again_and_decisions_survive(
+    analyzer, db, sample_pdf
+):
+    from analyzer.review.decisions import record_decision
+
+    first = analyzer.analyze(sample_pdf)
+    cand = next(iter(db["candidates"].rows_where("document_id = ?", [first.doc_id])))
+    record_decision(db, cand["id"], "accept", "ana", level=2)
+    assert not analyzer.needs_reading(sample_pdf)
+    db["documents"].update(first.doc_id, {"splitter_version": None})  # stored by splitter v1
+    assert analyzer.needs_reading(sample_pdf)
+    again = analyzer.analyze(sample_pdf)
+    assert again.error is None and not again.reused and again.doc_id == first.doc_id
+    assert db["documents"].get(first.doc_id)["splitter_version"] == SPLITTER_VERSION
+    assert again.embedded == 0  # the same texts: their vectors come from the cache
+    decisions = list(db["decisions"].rows)
+    assert [(d["action"], d["level"], d["reviewer"]) for d in decisions] == [("accept", 2, "ana")]
 
 
 def test_changed_file_is_a_new_document_version(analyzer, db, tmp_path):

@@ -77,7 +77,9 @@ def analyze(
     ] = None,
     top_k: Annotated[int, typer.Option(help="candidates kept per criterion")] = 5,
     passage_size: Annotated[int, typer.Option(help="passage size in characters")] = 800,
-    passage_overlap: Annotated[int, typer.Option(help="characters shared by neighbours")] = 100,
+    passage_overlap: Annotated[
+        int, typer.Option(help="most characters (whole sentences) shared by neighbours")
+    ] = 100,
     criteria: Annotated[str | None, typer.Option(help="criteria set name or YAML file")] = None,
     classifier: Annotated[
         Path | None,

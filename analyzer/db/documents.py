@@ -52,6 +52,7 @@ def save_document(
         "page_count": len(parsed.pages),
         "flags": json.dumps(parsed.flags),
         "parser_version": meta["parser_version"],
+        "splitter_version": meta.get("splitter_version"),
         "passage_size": passage_settings[0],
         "passage_overlap": passage_settings[1],
         "updated_at": now(),

@@ -388,3 +388,10 @@ def m010_season_runs(db: Database) -> None:
         },
         pk=("season", "sha256"),
     )
+
+
+@migrations()
+def m011_splitter_version(db: Database) -> None:
+    """Which splitter cut a document's passages: a new one means the passages are re-cut
+    (and re-embedded) on the next analysis instead of reused. Older rows stay NULL (v1)."""
+    db["documents"].add_column("splitter_version", str)
