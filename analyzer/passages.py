@@ -32,6 +32,7 @@ import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from analyzer.sentences import BULLET, END_PUNCT, sentence_ends, skip_space
 from analyzer.types import PAGE_BREAK, PagePart, ParsedDocument, ParsedPage, Passage, Span
 
 SPLITTER_VERSION = "2"  # 2: cut between sentences, lists kept whole (1: character splitter)
@@ -41,71 +42,7 @@ SLACK = 1.5  # a list or sentence may take a passage this far past `size` to fin
 HEADING_MAX = 100  # characters: a unit this short with no end punctuation is a heading
 _FALLBACK_SEPARATORS = ["\n\n", "\n", "; ", ", ", " ", ""]
 
-_BULLET = r"(?:[•·▪■●○◦‣►▶✓✔➢➤□–—\-*]|\(?\d{1,2}[.)]|\(?[a-z][.)]|\([ivx]{1,4}\))\s"
-_BULLET_AT = re.compile(_BULLET)
-_ABBREVIATIONS = frozenset(
-    [
-        "e.g",
-        "i.e",
-        "approx",
-        "incl",
-        "excl",
-        "no",
-        "nos",
-        "nr",
-        "vs",
-        "cf",
-        "dr",
-        "mr",
-        "mrs",
-        "ms",
-        "prof",
-        "st",
-        "co",
-        "inc",
-        "ltd",
-        "corp",
-        "fig",
-        "figs",
-        "p",
-        "pp",
-        "art",
-        "arts",
-        "sec",
-        "para",
-        "ca",
-        "bzw",
-        "vgl",
-        "z.b",
-        "u.a",
-        "d.h",
-        "ggf",
-        "inkl",
-        "abs",
-        "nr",
-        "ziff",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "est",
-        "min",
-        "max",
-        "resp",
-    ]
-)
-_TERMINAL = re.compile(r"[.!?…]+[\"'”’)\]¹²³⁴⁵⁶⁷⁸⁹⁰*]*(?=\s)|[。！？]+[」』）]*")
-_STARTS_SENTENCE = re.compile(r"[A-ZÀ-ÖØ-Þ0-9\"'“‘(\[•·▪■●○◦‣►▶✓✔➢➤□–—\-*]|[^\x00-\u2fff]")
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
-_END_PUNCT = (".", "!", "?", "…", ":", ";", "。", "！", "？", ")", '"', "”", "’")
+_BULLET_AT = re.compile(BULLET)
 
 
 def split_passages(
@@ -175,24 +112,13 @@ def _overlap(blocks: list[tuple[int, int]], overlap: int) -> list[tuple[int, int
 
 def _units(text: str) -> list[tuple[int, int]]:
     """Sentences, list items and paragraphs: the spans a passage is never cut inside."""
-    cuts = {0}
-    for m in _TERMINAL.finditer(text):
-        nxt = _skip_space(text, m.end())
-        if nxt >= len(text):
-            continue
-        if m.group()[0] in "。！？":
-            cuts.add(nxt)
-            continue
-        if m.group() == "." and _is_abbreviation(text, m.start()):
-            continue
-        if _STARTS_SENTENCE.match(text, nxt):
-            cuts.add(nxt)
+    cuts = {0} | {nxt for _, nxt in sentence_ends(text)}
     for m in re.finditer(r"\n[ \t]*\n\s*", text):
         nxt = m.end()
         if nxt >= len(text):
             continue
         before = text[max(0, m.start() - 1) : m.start()]
-        if text[nxt].islower() and not before.endswith(_END_PUNCT):
+        if text[nxt].islower() and not before.endswith(END_PUNCT):
             continue  # the sentence runs on across a column or a page
         cuts.add(nxt)
     for m in re.finditer(r"\n[ \t]*", text):
@@ -203,7 +129,7 @@ def _units(text: str) -> list[tuple[int, int]]:
     units = []
     bounds = sorted(cuts) + [len(text)]
     for a, b in zip(bounds, bounds[1:], strict=False):
-        a = _skip_space(text, a)
+        a = skip_space(text, a)
         b = len(text[a:b].rstrip()) + a
         if b > a:
             units.append((a, b))
@@ -219,7 +145,7 @@ def _blocks(text: str, units: list[tuple[int, int]]) -> list[list[tuple[int, int
         if blocks:
             pa, pb = blocks[-1][-1]
             previous = text[pa:pb]
-            heading = pb - pa < HEADING_MAX and not previous.endswith(_END_PUNCT)
+            heading = pb - pa < HEADING_MAX and not previous.endswith(END_PUNCT)
             intro = previous.endswith(":")
             new_paragraph = "\n\n" in text[pb:a] or "\n \n" in text[pb:a]
             joins = heading or (bullet and (intro or in_list)) or (in_list and not new_paragraph)
@@ -255,18 +181,6 @@ def _split_long(text: str, block: list[tuple[int, int]], size: int) -> list[tupl
                     out.append((begin, begin + len(piece)))
                     cursor = begin + len(piece)
     return out
-
-
-def _skip_space(text: str, i: int) -> int:
-    while i < len(text) and text[i].isspace():
-        i += 1
-    return i
-
-
-def _is_abbreviation(text: str, dot: int) -> bool:
-    match = _WORD_BEFORE.search(text, max(0, dot - 12), dot)
-    word = match.group(1).lower() if match else ""
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 
 def _page_parts(

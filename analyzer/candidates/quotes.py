@@ -12,10 +12,11 @@ import math
 import re
 
 from analyzer.criteria.sets import Criterion
+from analyzer.sentences import sentence_ends
 from analyzer.types import PAGE_BREAK, Passage, Quote
 
-# Sentences end at . ! ? ; before white space ("2.91" and "e.g." inside one stay whole).
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+# A quote may also end where a list item does (analyzer.sentences has the sentence ends).
+_LIST_ITEM_END = re.compile(r";(\s+)")
 _WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
 _STOP = frozenset(
     re.findall(
@@ -83,11 +84,17 @@ def _sentences(text: str) -> list[tuple[int, int]]:
             unit_start = None
     spans = []
     for a, b in units:
+        ends = sorted(
+            {*sentence_ends(text, a, b), *((m.end() - len(m.group(1)), m.end())
+            for m in _LIST_ITEM_END.finditer(text, a, b))}
+        )  # fmt: skip
         start = a
-        for match in _SENTENCE_END.finditer(text, a, b):
-            if text[start : match.start()].strip():
-                spans.append((start, match.start()))
-            start = match.end()
+        for end, following in ends:
+            if following <= start:
+                continue
+            if text[start:end].strip():
+                spans.append((start, end))
+            start = following
         if text[start:b].strip():
             spans.append((start, b))
     return spans
