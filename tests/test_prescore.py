@@ -8,9 +8,10 @@ import pytest
 
 from analyzer.candidates.select import select_candidates
 from analyzer.criteria.sets import load_criteria
-from analyzer.scoring.prescore import PreScore, is_navigation, text_features
+from analyzer.scoring.prescore import PreScore, text_features
 from analyzer.scoring.prescore_training import company_of, figures, passage_positives
 from analyzer.scoring.scorers import Assessment
+from analyzer.textkinds import is_navigation
 from analyzer.types import PagePart, Passage
 
 

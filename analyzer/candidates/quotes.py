@@ -13,6 +13,7 @@ import re
 
 from analyzer.criteria.sets import Criterion
 from analyzer.sentences import sentence_ends
+from analyzer.textkinds import is_navigation, is_non_evidence, is_table_fragment
 from analyzer.types import PAGE_BREAK, Passage, Quote
 
 # A quote may also end where a list item does (analyzer.sentences has the sentence ends).
@@ -116,6 +117,9 @@ def best_quote(passage: Passage, wanted: set[str]) -> Quote:
             score *= min(1.0, (b - a) / MIN_QUOTE)  # a bare heading is no quote
             if text[a].islower():  # the tail of a sentence cut off by the passage split
                 score *= 0.7
+            first = text[a : sentences[i][1]]
+            if is_non_evidence(text[a:b]) or is_navigation(first) or is_table_fragment(first):
+                score *= 0.1  # a heading, a contents line, bare figures: never the quote
             if best is None or score > best[0]:
                 best = (score, seg_start + a, seg_start + b, k)
     if best is None:

@@ -10,10 +10,13 @@ import numpy as np
 from analyzer.candidates.quotes import best_quote, line_boxes_of
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.levels import suggest_level
-from analyzer.scoring.prescore import PreScore, is_navigation
+from analyzer.scoring.prescore import PreScore
 from analyzer.scoring.scorers import Assessment
 from analyzer.scoring.verdict import is_evidence
-from analyzer.types import Passage
+from analyzer.textkinds import is_navigation, is_non_evidence
+from analyzer.types import Passage, Quote
+
+POOL_EXTRA = 10  # passages looked at beyond top-k, so non-evidence can be moved down
 
 
 def select_candidates(
@@ -40,18 +43,15 @@ def select_candidates(
     k = min(top_k, len(passages))
     for j, criterion in enumerate(criteria.criteria):
         if prescore is not None:
-            # The pre-score's order, with navigation text (contents, headings,
-            # cross-references) after every passage that could itself be evidence.
-            ranked = list(zip(prescore.passages[j], prescore.relevance[j], strict=True))
-            ranked.sort(key=lambda pair: is_navigation(passages[int(pair[0])].text))
-            order = [int(i) for i, _ in ranked[:k]]
-            relevance = [float(r) for _, r in ranked[:k]]
+            pool = [int(i) for i in prescore.passages[j]]
+            relevance_of = dict(zip(pool, map(float, prescore.relevance[j]), strict=True))
         else:
-            order = np.argsort(-scores[:, j], kind="stable")[:k]
-        for rank, i in enumerate(order, start=1):
-            quote = best_quote(passages[i], terms[criterion.id])
+            pool = [int(i) for i in np.argsort(-scores[:, j], kind="stable")[: k + POOL_EXTRA]]
+        quotes, pool = _evidence_first(pool, k, passages, terms[criterion.id])
+        for rank, i in enumerate(pool[:k], start=1):
+            quote = quotes[i]
             if prescore is not None:
-                probability, threshold = float(relevance[rank - 1]), float("nan")
+                probability, threshold = relevance_of[i], float("nan")
             else:
                 probability = float(assessment.probability[i, j])
                 threshold = float(assessment.threshold[j])
@@ -88,3 +88,21 @@ def select_candidates(
                 }
             )
     return rows
+
+
+def _evidence_first(
+    pool: list[int], k: int, passages: list[Passage], wanted: set[str]
+) -> tuple[dict[int, Quote], list[int]]:
+    """The pool's best k in order, except that navigation (contents, headings,
+    cross-references), table fragments and bare labels come after every passage whose best
+    quote could itself be evidence. Quotes are picked only as far down as needed."""
+    quotes: dict[int, Quote] = {}
+    good: list[int] = []
+    poor: list[int] = []
+    for i in pool:
+        quotes[i] = best_quote(passages[i], wanted)
+        bad = is_navigation(passages[i].text) or is_non_evidence(quotes[i].text)
+        (poor if bad else good).append(i)
+        if len(good) >= k:
+            break
+    return quotes, (good + poor)[:k]

@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 from analyzer.candidates.quotes import criterion_terms, terms
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.levels import find_cues
+from analyzer.textkinds import DOT_LEADER, PAGE_REF
 
 TOP_K = 20  # passages per criterion the relevance model looks at (by hybrid score)
 CUE_KINDS = (
@@ -80,8 +81,6 @@ JUDGE_FEATURES = (
     "strong_best",
 )
 KIND = "prescore-model"
-_DOT_LEADER = re.compile(r"(\.\s?){4,}|…{2,}")
-_PAGE_REF = re.compile(r"(?:^|\s)\d{1,3}\s*$", re.M)
 
 
 def text_features(text: str) -> list[float]:
@@ -91,25 +90,8 @@ def text_features(text: str) -> list[float]:
     short = sum(1 for ln in lines if len(ln) < 40) / max(len(lines), 1)
     ends = len(re.findall(r"[.!?](?:\s|$)", text)) / (n / 100)
     digits = sum(ch.isdigit() for ch in text) / n
-    toc = len(_DOT_LEADER.findall(text)) + len(_PAGE_REF.findall(text)) / max(len(lines), 1)
+    toc = len(DOT_LEADER.findall(text)) + len(PAGE_REF.findall(text)) / max(len(lines), 1)
     return [math.log1p(len(text)), digits, short, ends, float(toc)]
-
-
-def is_navigation(text: str) -> bool:
-    """A table of contents, a run of headings or a cross-reference: text that points at
-    evidence elsewhere and never is evidence itself (it stays out of the first rank)."""
-    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
-    if not lines:
-        return True
-    sentences = len(re.findall(r"[a-z][.!?](?:\s|$)", text))
-    if _DOT_LEADER.search(text):
-        return True
-    numbered = sum(1 for ln in lines if re.search(r"\s\d{1,3}$", ln))
-    if len(lines) >= 3 and numbered >= 0.5 * len(lines) and sentences == 0:
-        return True
-    # a short line with no sentence and no figure (a trailing page number aside): a heading
-    body = re.sub(r"\s\d{1,3}\s*$", "", text.strip())
-    return len(body) < 80 and sentences == 0 and not re.search(r"\d", body)
 
 
 def cue_vector(text: str) -> list[float]:
