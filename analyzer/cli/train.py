@@ -21,6 +21,7 @@ from analyzer.cli.common import (
     db_path,
     err,
     fail,
+    open_database,
     out,
 )
 
@@ -338,3 +339,25 @@ def _evaluate_prescore(labels, criteria, db, format, backend) -> None:
             f"{ba:<7}  {f['coverage']:.2f}",
             highlight=False,
         )
+
+
+def repoint_labels(
+    files: Annotated[list[Path], typer.Argument(help="label files (JSON lines) to rewrite")],
+    db: DbOption = None,
+) -> None:
+    """Point label files' passage hashes at the passages stored now (after a new splitter)."""
+    from analyzer.scoring.labels import LabelError
+    from analyzer.scoring.labels import repoint_labels as repoint
+
+    database = open_database(db, must_exist=True)
+    if not database["passages"].count:
+        fail("no passages stored: analyse the labelled reports into this database first")
+    for path in files:
+        try:
+            moved, lost, where = repoint(database, path)
+        except (LabelError, OSError) as exc:
+            fail(str(exc))
+        line = f"{path}: {moved} label(s) moved to the stored passages, {lost} left without one"
+        out.print(line, markup=False)
+        for place in where:
+            err.print(f"  no stored passage holds the quote at {place}", markup=False)

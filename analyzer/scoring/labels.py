@@ -95,3 +95,61 @@ def load_training_labels(
     paths = list(files) if files is not None else label_files(name)
     labels = [label for path in paths for label in read_labels(path)]
     return merge(labels, decision_labels(db) if db is not None else [])
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.replace("\u00ad", "").split()).lower()
+
+
+def repoint_labels(db: Database, path: str | Path) -> tuple[int, int, list[str]]:
+    """Point a label file's passage hashes at the passages now stored for its documents.
+
+    A new splitter cuts new passages, so a label's ``passage_content_hash`` goes stale;
+    the quote and its page do not. Each label moves to the stored passage of its document
+    that holds the quote, on its page if one does; a label whose quote no passage holds
+    loses its hash and is trained on its quote alone. The file is rewritten atomically.
+    Returns (labels moved, labels left without a passage, where the latter are).
+    """
+    path = Path(path)
+    read_labels(path)  # a broken file is reported before anything is rewritten
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cache: dict[str, list[dict]] = {}
+    moved, lost, where = 0, 0, []
+    out = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            out.append(line)
+            continue
+        record = json.loads(line)
+        source = record.get("source") or {}
+        sha = source.get("document_sha256")
+        if not sha or "passage_content_hash" not in source:
+            out.append(line)
+            continue
+        if sha not in cache:
+            cache[sha] = list(
+                db.query(
+                    "select p.content_hash, p.text, p.first_page, p.last_page from passages p "
+                    "join documents d on d.id = p.document_id where d.sha256 = ? order by p.seq",
+                    [sha],
+                )
+            )
+        quote, page = _squash(record["text"]), source.get("pdf_page")
+        holding = [p for p in cache[sha] if quote in _squash(p["text"])]
+        on_page = [p for p in holding if page and p["first_page"] <= page <= p["last_page"]]
+        best = (on_page or holding or [None])[0]
+        new_hash = best["content_hash"] if best else None
+        if new_hash != source.get("passage_content_hash"):
+            if new_hash is None:
+                lost += 1
+                where.append(f"{path}:{n}")
+            else:
+                moved += 1
+            source["passage_content_hash"] = new_hash
+            record["source"] = source
+            line = json.dumps(record, ensure_ascii=False)
+        out.append(line)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return moved, lost, where
