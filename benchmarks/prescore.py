@@ -89,6 +89,11 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO_ROOT / "benchmarks" / "results"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--save-model", action="store_true")
+    parser.add_argument(
+        "--today-db",
+        help="the database whose stored drafts are 'today' (default: --db); e.g. the corpus "
+        "as the first version analysed it, with its per-criterion classifiers",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     db = open_db(args.db)
@@ -98,7 +103,7 @@ def main() -> None:
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     result, reports = evaluate_on_gold(
         db, criteria, analyzer.embed_texts, analyzer.embedder.name, labels, folds=args.folds,
-        progress=say,
+        progress=say, today_db=open_db(args.today_db) if args.today_db else None,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     result.update(
@@ -108,9 +113,9 @@ def main() -> None:
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/prescore.py --db CORPUS_DB" + (
-        " --save-model" if args.save_model else ""
-    )
+    command = "python benchmarks/prescore.py --db CORPUS_DB"
+    command += " --today-db FIRST_VERSION_DB" if args.today_db else ""
+    command += " --save-model" if args.save_model else ""
     (out / "prescore.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "prescore.md").write_text(markdown(result, seconds, command))
     print(markdown(result, seconds, command))

@@ -3,6 +3,8 @@ and the order it gives candidates (a table of contents never comes first)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,45 @@ def test_text_features_tell_prose_from_a_list():
     # [log length, digit share, short-line share, sentence ends per 100 chars, toc-like]
     assert prose[3] > 0 and listing[3] == 0
     assert listing[2] == 1.0 and prose[2] == 0.0
+
+
+@pytest.mark.corpus
+def test_evaluate_prescore_reports_every_figure_and_company_points(corpus, tmp_path):
+    """The whole command on three real reports (three companies, so three folds)."""
+    import json
+
+    from analyzer.scoring.prescore_training import GOLD_FILE
+    from tests.conftest import invoke
+
+    names = [
+        "porsche-2020-report-extract-spreads.pdf",
+        "gm-2024-climate-report.pdf",
+        "tokyo-gas-2022-esg-fact-sheet.pdf",
+    ]
+    db = tmp_path / "three.db"
+    for name in names:
+        done = invoke("analyze", str(corpus / name), db=db)
+        assert done.returncode == 0, done.stderr
+    gold = tmp_path / "gold.jsonl"
+    lines = GOLD_FILE.read_text(encoding="utf-8").splitlines()
+    gold.write_text("\n".join(x for x in lines if json.loads(x)["document"] in names) + "\n")
+    done = invoke("evaluate", "--prescore", "--gold", str(gold), db=db)
+    assert done.returncode == 0, done.stderr
+    assert "3 reports, 120 report-criterion pairs, 3 folds grouped by company" in done.stdout
+    for name in ("pre-score model", "stored drafts", "0 everywhere"):
+        assert name in done.stdout
+    gold_points = {c: 0 for c in ("porsche", "gm", "tokyo")}
+    for x in gold.read_text().splitlines():
+        record = json.loads(x)
+        gold_points[record["document"].split("-")[0]] += record["level"]
+    for company, points in gold_points.items():
+        assert re.search(rf"^{company}\s+{points}\s+\d+$", done.stdout, re.M), done.stdout
+    as_json = invoke("evaluate", "--prescore", "--gold", str(gold), "--format", "json", db=db)
+    result = json.loads(as_json.stdout)
+    assert result["model"]["pairs"] == 120 and 0 <= result["model"]["exact"] <= 1
+    assert result["model"]["coverage"] == 1.0
+
+    bad = tmp_path / "bad-gold.jsonl"
+    bad.write_text('{"document": "x.pdf"}\n')
+    done = invoke("evaluate", "--prescore", "--gold", str(bad), db=db)
+    assert done.returncode == 1 and "bad-gold.jsonl:1: not a gold decision" in done.stderr

@@ -122,6 +122,18 @@ def evaluate(
     ] = False,
     db: DbOption = None,
     backend: BackendOption = None,
+    gold: Annotated[
+        Path | None,
+        typer.Option("--gold", help="--prescore: the gold file (default: labels/gold/gold.jsonl)"),
+    ] = None,
+    compare_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare-db",
+            help="--prescore: also score the drafts stored in this database (e.g. the corpus "
+            "as an earlier version analysed it); default: those stored in --db",
+        ),
+    ] = None,
 ) -> None:
     """Cross-validated quality of the classifiers, beside a TF-IDF baseline.
 
@@ -133,7 +145,7 @@ def evaluate(
         _evaluate_csv(csv_file, model_dir, format, backend)
         return
     if prescore:
-        _evaluate_prescore(labels, criteria, db, format, backend)
+        _evaluate_prescore(labels, criteria, db, format, backend, compare_db, gold)
         return
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.scoring import training
@@ -301,19 +313,24 @@ def _print_per_criterion(metrics: dict) -> None:
         )
 
 
-def _evaluate_prescore(labels, criteria, db, format, backend) -> None:
+def _evaluate_prescore(labels, criteria, db, format, backend, compare_db=None, gold=None) -> None:
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.scoring.labels import LabelError
-    from analyzer.scoring.prescore_training import evaluate_on_gold
+    from analyzer.scoring.prescore_training import GOLD_FILE, evaluate_on_gold
 
     data = _training_data(labels, criteria, db, None, backend)
     if data.db is None:
         fail("--prescore needs the database where the gold's reports are analysed (--db)")
-    err.print("cross-validating the pre-score on labels/gold/gold.jsonl, folds by company ...")
+    today_db = open_database(compare_db, must_exist=True) if compare_db is not None else None
+    gold = gold or GOLD_FILE
+    if not gold.is_file():
+        fail(f"{gold}: no such gold file")
+    err.print(f"cross-validating the pre-score on {gold}, folds grouped by company ...")
     try:
         result, _ = evaluate_on_gold(
             data.db, data.criteria, data.analyzer.embed_texts, data.embedding_model, data.labels,
-            progress=lambda m: err.print(m, highlight=False, markup=False),
+            gold_path=gold, progress=lambda m: err.print(m, highlight=False, markup=False),
+            today_db=today_db,
         )  # fmt: skip
     except (ValueError, LabelError, EmbeddingError, OSError) as exc:
         fail(str(exc))
@@ -338,6 +355,13 @@ def _evaluate_prescore(labels, criteria, db, format, backend) -> None:
             f"{name:<20} {f['exact']:.2f}   {f['within_one']:.2f}     {f['qwk']:.2f}   "
             f"{ba:<7}  {f['coverage']:.2f}",
             highlight=False,
+        )
+    out.print("\ncompany              gold points  draft points", highlight=False)
+    for company, points in result["companies"].items():
+        out.print(
+            f"{company:<20} {points['gold_points']:>11}  {points['draft_points']:>12}",
+            highlight=False,
+            markup=False,
         )
 
 

@@ -56,14 +56,19 @@ def _norm(text: str) -> str:
 def load_gold(path: str | Path = GOLD_FILE) -> dict[tuple[str, str], dict]:
     """(document sha256, criterion) -> {"level", "quotes", "document"}."""
     gold = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
             r = json.loads(line)
             gold[(r["document_sha256"], r["criterion"])] = {
                 "level": int(r["level"]),
                 "quotes": [(e["pdf_page"], e["quote"]) for e in r["evidence"]],
                 "document": r["document"],
             }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a gold decision ({exc!r})") from None
     return gold
 
 
@@ -332,9 +337,11 @@ def evaluate_on_gold(
     gold_path: str | Path = GOLD_FILE,
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
+    today_db: Database | None = None,
 ) -> tuple[dict, list[Report]]:
     """Cross-validated pre-score figures on the gold's reports as analysed in `db`, beside
-    answering 0 everywhere and the drafts stored in `db` ("today")."""
+    answering 0 everywhere and the drafts stored in `today_db` (default `db`): "today"."""
     gold = load_gold(gold_path)
     reports = reports_from_db(db, criteria, embed, embedding_model, gold, labels, progress)
-    return evaluate(reports, stored_drafts(db, gold), folds, progress), reports
+    today = stored_drafts(today_db if today_db is not None else db, gold)
+    return evaluate(reports, today, folds, progress), reports
