@@ -43,6 +43,7 @@ HEADING_MAX = 100  # characters: a unit this short with no end punctuation is a 
 _FALLBACK_SEPARATORS = ["\n\n", "\n", "; ", ", ", " ", ""]
 
 _BULLET_AT = re.compile(BULLET)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 def split_passages(
@@ -71,7 +72,9 @@ def split_passages(
     return passages
 
 
-def passage_spans(text: str, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP):
+def passage_spans(
+    text: str, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP
+) -> list[tuple[int, int]]:
     """(begin, end) offsets of the passages of `text` (see the module docstring)."""
     hard_max = int(size * SLACK)
     blocks: list[tuple[int, int]] = []
@@ -113,7 +116,7 @@ def _overlap(blocks: list[tuple[int, int]], overlap: int) -> list[tuple[int, int
 def _units(text: str) -> list[tuple[int, int]]:
     """Sentences, list items and paragraphs: the spans a passage is never cut inside."""
     cuts = {0} | {nxt for _, nxt in sentence_ends(text)}
-    for m in re.finditer(r"\n[ \t]*\n\s*", text):
+    for m in re.finditer(r"\n[ \t]*\n\s*", text):  # paragraph breaks
         nxt = m.end()
         if nxt >= len(text):
             continue
@@ -147,13 +150,11 @@ def _blocks(text: str, units: list[tuple[int, int]]) -> list[list[tuple[int, int
             previous = text[pa:pb]
             heading = pb - pa < HEADING_MAX and not previous.endswith(END_PUNCT)
             intro = previous.endswith(":")
-            new_paragraph = "\n\n" in text[pb:a] or "\n \n" in text[pb:a]
+            new_paragraph = bool(_BLANK_LINE.search(text, pb, a))
             joins = heading or (bullet and (intro or in_list)) or (in_list and not new_paragraph)
             if joins:
                 blocks[-1].append((a, b))
-                in_list = in_list or (bullet and (intro or in_list)) or (intro and bullet)
-                if bullet:
-                    in_list = True
+                in_list = in_list or bullet
                 continue
         blocks.append([(a, b)])
         in_list = bullet
