@@ -126,8 +126,10 @@ def _units(text: str) -> list[tuple[int, int]]:
         cuts.add(nxt)
     for m in re.finditer(r"\n[ \t]*", text):
         nxt = m.end()
-        line_end = text[: m.start()].rstrip(" \t")[-1:] if m.start() else ""
-        if _BULLET_AT.match(text, nxt) or line_end == ":":
+        before = m.start() - 1
+        while before >= 0 and text[before] in " \t":
+            before -= 1
+        if _BULLET_AT.match(text, nxt) or (before >= 0 and text[before] == ":"):
             cuts.add(nxt)
     units = []
     bounds = sorted(cuts) + [len(text)]
