@@ -8,6 +8,7 @@ faces only store and show them, so a citation is built once and never re-derived
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +51,44 @@ class ParsedPage:
     label_regions: list[LabelRegion] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
+    def __reduce__(self):
+        """Pickle the word and line spans as two flat arrays: a parse in the sandboxed child
+        sends tens of thousands of spans to the parent, and packed they cross about four
+        times faster than one object each."""
+        fields = (self.number, self.width, self.height, self.text, self.label)
+        extra = (self.label_regions, self.flags)
+        return _unpack_page, (fields, _pack(self.spans), _pack(self.lines), extra)
+
     def label_at(self, x: float) -> str | None:
         """The printed page number at horizontal position x (spreads carry two)."""
         for region in self.label_regions:
             if region.x0 <= x < region.x1:
                 return region.label
         return self.label
+
+
+def _pack(spans: list[Span]) -> tuple[bytes, bytes]:
+    offsets = array("q", [v for s in spans for v in (s.start, s.end)])
+    boxes = array("d", [v for s in spans for v in s.box])
+    return offsets.tobytes(), boxes.tobytes()
+
+
+def _unpack(packed: tuple[bytes, bytes]) -> list[Span]:
+    offsets, boxes = array("q"), array("d")
+    offsets.frombytes(packed[0])
+    boxes.frombytes(packed[1])
+    b = boxes.tolist()
+    return [
+        Span(start, end, (b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]))
+        for k, (start, end) in enumerate(zip(offsets[::2], offsets[1::2], strict=True))
+    ]
+
+
+def _unpack_page(fields: tuple, spans: tuple, lines: tuple, extra: tuple) -> ParsedPage:
+    number, width, height, text, label = fields
+    page = ParsedPage(number, width, height, text, _unpack(spans), _unpack(lines), label)
+    page.label_regions, page.flags = extra
+    return page
 
 
 @dataclass

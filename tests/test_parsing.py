@@ -124,3 +124,18 @@ def test_bad_files_raise_one_clear_reason(tmp_path, maker, reason):
         parse_pdf(path)
     assert reason in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_parsed_document_crosses_a_process_boundary_unchanged(tmp_path):
+    """The sandboxed parse pickles pages with their spans packed; nothing may change."""
+    import pickle
+
+    from analyzer.reading.sandbox import parse_isolated
+
+    pdf_factory.labelled_pdf(tmp_path / "labelled.pdf")
+    doc = parse_pdf(tmp_path / "labelled.pdf")
+    again = pickle.loads(pickle.dumps(doc))
+    assert again == doc and again.pages[1].spans and again.pages[1].lines
+    assert again.pages[1].label_regions == doc.pages[1].label_regions
+    isolated, _ = parse_isolated(tmp_path / "labelled.pdf")
+    assert isolated.pages == doc.pages
