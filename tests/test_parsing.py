@@ -139,3 +139,28 @@ def test_a_parsed_document_crosses_a_process_boundary_unchanged(tmp_path):
     assert again.pages[1].label_regions == doc.pages[1].label_regions
     isolated, _ = parse_isolated(tmp_path / "labelled.pdf")
     assert isolated.pages == doc.pages
+
+
+def test_a_sandboxed_parse_does_not_import_the_callers_main_script(tmp_path):
+    """multiprocessing re-imports __main__ in each child; a script that imports the whole
+    pipeline made every parse 1.4 s slower. The child must start from this package alone."""
+    import subprocess
+    import sys
+
+    pdf_factory.labelled_pdf(tmp_path / "labelled.pdf")
+    marker = tmp_path / "imports.txt"
+    script = tmp_path / "caller.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        f"with open({str(marker)!r}, 'a') as fh:\n"
+        "    fh.write('imported\\n')\n"
+        "from analyzer.reading.sandbox import parse_isolated\n"
+        "if __name__ == '__main__':\n"
+        "    for _ in range(3):\n"
+        f"        doc, _ = parse_isolated(Path({str(tmp_path / 'labelled.pdf')!r}))\n"
+        "    print(len(doc.pages))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "6"
+    assert marker.read_text().splitlines() == ["imported"], "a child imported the caller"

@@ -15,6 +15,10 @@ import contextlib
 import multiprocessing
 import resource
 import signal
+import sys
+import threading
+import types
+from multiprocessing import popen_forkserver
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -24,6 +28,33 @@ from analyzer.types import ParsedDocument
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["analyzer.reading.sandbox"])
+_LAUNCH = threading.Lock()
+
+
+class _LeanPopen(popen_forkserver.Popen):
+    """Start a parse child without importing the parent's ``__main__`` in it.
+
+    multiprocessing re-imports the main script in every child it starts, before the target
+    runs. The target here needs only this module, and a main script that imports the whole
+    pipeline (a benchmark, a notebook, a user's own script) cost every parse about 1.4 s.
+    While the child's start-up data are written, ``__main__`` is a bare module, so nothing
+    is re-imported; the lock keeps two starts from swapping it at once.
+    """
+
+    def _launch(self, process_obj) -> None:
+        with _LAUNCH:
+            main = sys.modules["__main__"]
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                super()._launch(process_obj)
+            finally:
+                sys.modules["__main__"] = main
+
+
+class _ParseProcess(_CONTEXT.Process):
+    @staticmethod
+    def _Popen(process_obj):
+        return _LeanPopen(process_obj)
 
 
 def _child(conn: Connection, path: Path, limits: Limits) -> None:
@@ -57,7 +88,7 @@ def parse_isolated(path: Path, limits: Limits | None = None) -> tuple[ParsedDocu
     """Parse path in a limited child process; raises ParseError with a one-line reason."""
     limits = limits or Limits()
     receive, send = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(target=_child, args=(send, path, limits), name="analyzer-parse")
+    child = _ParseProcess(target=_child, args=(send, path, limits), name="analyzer-parse")
     child.start()
     send.close()
     try:
