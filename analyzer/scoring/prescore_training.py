@@ -192,9 +192,14 @@ def evaluate(
     today: dict[tuple[str, str], int | None] | None = None,
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
+    focus: set[str] | None = None,
 ) -> dict:
     """Cross-validated pre-score figures (folds grouped by company) beside the all-zero
-    answer and, when given, today's drafts ((sha256, criterion) -> level, None = not assessed)."""
+    answer and, when given, today's drafts ((sha256, criterion) -> level, None = not assessed).
+
+    ``focus`` (file names): the same out-of-fold drafts also scored on those reports alone
+    (``result["focus"]``), e.g. the automaker corpus when other reports only add training
+    data in the other folds."""
     groups = [company_of(r.file_name) for r in reports]
     splitter = GroupKFold(n_splits=min(folds, len(set(groups))))
     n_c = len(reports[0].levels)
@@ -214,14 +219,11 @@ def evaluate(
                     first = int(np.flatnonzero(r.positives[j][order])[0]) + 1
                     ranks.append(first)
                     hits.append(first <= 5)
-    gold = np.concatenate([r.levels for r in reports])
-    draft = np.concatenate([predicted[r.sha256] for r in reports])
     result = {
         "folds": splitter.get_n_splits(),
         "grouping": "company (from the file name); the 3 Volkswagen reports share a fold",
         "reports": len(reports),
-        "model": figures(gold, draft),
-        "all_zero": figures(gold, np.zeros_like(gold)),
+        **_scored(reports, predicted, today),
         "retrieval": {
             "pairs_with_a_located_gold_passage": len(ranks),
             "hit_at_5": round(float(np.mean(hits)), 3) if hits else None,
@@ -233,12 +235,27 @@ def evaluate(
         "companies": company_points(reports, predicted),
         "features": {"relevance": list(PASSAGE_FEATURES), "judge": list(JUDGE_FEATURES)},
     }
+    if focus is not None:
+        chosen = [r for r in reports if r.file_name in focus]
+        result["focus"] = {
+            "reports": len(chosen),
+            **_scored(chosen, predicted, today),
+            "companies": company_points(chosen, predicted),
+        }
+    return result
+
+
+def _scored(reports: list[Report], predicted: dict, today: dict | None) -> dict:
+    """The model's, the all-zero answer's and (when given) today's figures on these reports."""
+    gold = np.concatenate([r.levels for r in reports])
+    draft = np.concatenate([predicted[r.sha256] for r in reports])
+    out = {"model": figures(gold, draft), "all_zero": figures(gold, np.zeros_like(gold))}
     if today is not None:
         levels = [today.get((r.sha256, c)) for r in reports for c in r.criterion_ids]
         assessed = np.asarray([v is not None for v in levels])
         values = np.asarray([v or 0 for v in levels])
-        result["today"] = figures(gold, values, assessed)
-    return result
+        out["today"] = figures(gold, values, assessed)
+    return out
 
 
 def company_points(reports: list[Report], predicted: dict[str, np.ndarray]) -> dict:
@@ -315,6 +332,8 @@ def stored_drafts(db: Database, gold: dict) -> dict[tuple[str, str], int | None]
     out: dict[tuple[str, str], int | None] = {}
     for sha in {sha for sha, _ in gold}:
         doc = document_by_sha(db, sha)
+        if doc is None:
+            continue  # not analysed there: its pairs count as not assessed
         version = document_criteria_version(db, doc["id"])
         rows = with_drafts(candidate_rows(db, doc["id"]), document_drafts(db, doc["id"], version))
         by_criterion: dict[str, list[dict]] = defaultdict(list)
@@ -338,10 +357,11 @@ def evaluate_on_gold(
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
     today_db: Database | None = None,
+    focus: set[str] | None = None,
 ) -> tuple[dict, list[Report]]:
     """Cross-validated pre-score figures on the gold's reports as analysed in `db`, beside
     answering 0 everywhere and the drafts stored in `today_db` (default `db`): "today"."""
     gold = load_gold(gold_path)
     reports = reports_from_db(db, criteria, embed, embedding_model, gold, labels, progress)
     today = stored_drafts(today_db if today_db is not None else db, gold)
-    return evaluate(reports, today, folds, progress), reports
+    return evaluate(reports, today, folds, progress, focus), reports
