@@ -59,7 +59,7 @@ def table(section: dict) -> list[str]:
 
 
 def markdown(result: dict, seconds: float, command: str) -> str:
-    focus = result.get("focus")
+    held = result.get("held_out")
     lines = [
         "# Pre-score evaluation: draft level per report and criterion against the gold",
         "",
@@ -69,16 +69,6 @@ def markdown(result: dict, seconds: float, command: str) -> str:
         "company.",
         "",
     ]
-    if focus and focus["reports"] < result["reports"]:
-        lines += [
-            f"On the {focus['reports']} reports of ../shared/corpus ({focus['model']['pairs']} "
-            "pairs; the other reports only add training data in the other folds):",
-            "",
-            *table(focus),
-            "",
-            f"On all {result['reports']} reports:",
-            "",
-        ]
     lines += [
         *table(result),
         "",
@@ -90,6 +80,25 @@ def markdown(result: dict, seconds: float, command: str) -> str:
         "fewer than half of the pairs (coverage; the rest count as level 0 here). The pre-score "
         "figures are out-of-fold: no report's company was in the training folds that judged it.",
         "",
+        *(
+            [
+                f"Held out: {held['reports']} reports ({', '.join(held['files'])}; "
+                f"{held['model']['pairs']} pairs) never in any fold nor used for any choice, "
+                "judged once by the model fitted on all the reports above (the shipped model):",
+                "",
+                *table(held),
+                "",
+                "| company (held out) | gold points | draft points |",
+                "|---|---|---|",
+                *(
+                    f"| {c} | {v['gold_points']} | {v['draft_points']} |"
+                    for c, v in held["companies"].items()
+                ),
+                "",
+            ]
+            if held
+            else []
+        ),
         f"Retrieval of a gold passage: hit@5 {result['retrieval']['hit_at_5']}, MRR@5 "
         f"{result['retrieval']['mrr_at_5']} over "
         f"{result['retrieval']['pairs_with_a_located_gold_passage']} pairs whose gold quote "
@@ -118,13 +127,14 @@ def main() -> None:
         "as the first version analysed it, with its per-criterion classifiers",
     )
     parser.add_argument(
-        "--focus",
-        default=str(REPO_ROOT.parent / "shared" / "corpus"),
-        help="also score the reports of this folder alone (default ../shared/corpus)",
+        "--held-out",
+        default=str(REPO_ROOT.parent / "shared" / "retrieval"),
+        help="gold reports in this folder stay out of the folds and are judged once by the "
+        "model fitted on the rest (default ../shared/retrieval; '' for none)",
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    focus = {p.name for p in Path(args.focus).glob("*.pdf")}
+    held_out = {p.name for p in Path(args.held_out).glob("*.pdf")} if args.held_out else set()
     db = open_db(args.db)
     criteria = load_criteria()
     analyzer = Analyzer(db, Settings(use_classifier=False))
@@ -132,7 +142,7 @@ def main() -> None:
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     result, reports = evaluate_on_gold(
         db, criteria, analyzer.embed_texts, analyzer.embedder.name, labels, folds=args.folds,
-        progress=say, today_db=open_db(args.today_db) if args.today_db else None, focus=focus,
+        progress=say, today_db=open_db(args.today_db) if args.today_db else None, held_out=held_out,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     result.update(

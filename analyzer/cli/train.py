@@ -126,6 +126,14 @@ def evaluate(
         Path | None,
         typer.Option("--gold", help="--prescore: the gold file (default: labels/gold/gold.jsonl)"),
     ] = None,
+    held_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--held-out",
+            help="--prescore: gold reports in this folder stay out of the folds and are "
+            "judged once by the model fitted on the others",
+        ),
+    ] = None,
     compare_db: Annotated[
         Path | None,
         typer.Option(
@@ -145,7 +153,7 @@ def evaluate(
         _evaluate_csv(csv_file, model_dir, format, backend)
         return
     if prescore:
-        _evaluate_prescore(labels, criteria, db, format, backend, compare_db, gold)
+        _evaluate_prescore(labels, criteria, db, format, backend, compare_db, gold, held_out)
         return
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.scoring import training
@@ -313,7 +321,9 @@ def _print_per_criterion(metrics: dict) -> None:
         )
 
 
-def _evaluate_prescore(labels, criteria, db, format, backend, compare_db=None, gold=None) -> None:
+def _evaluate_prescore(
+    labels, criteria, db, format, backend, compare_db=None, gold=None, held_out=None
+) -> None:
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.scoring.labels import LabelError
     from analyzer.scoring.prescore_training import GOLD_FILE, evaluate_on_gold
@@ -323,6 +333,9 @@ def _evaluate_prescore(labels, criteria, db, format, backend, compare_db=None, g
         fail("--prescore needs the database where the gold's reports are analysed (--db)")
     today_db = open_database(compare_db, must_exist=True) if compare_db is not None else None
     gold = gold or GOLD_FILE
+    if held_out is not None and not held_out.is_dir():
+        fail(f"{held_out}: no such folder")
+    aside = {p.name for p in held_out.glob("*.pdf")} if held_out is not None else None
     if not gold.is_file():
         fail(f"{gold}: no such gold file")
     err.print(f"cross-validating the pre-score on {gold}, folds grouped by company ...")
@@ -330,7 +343,7 @@ def _evaluate_prescore(labels, criteria, db, format, backend, compare_db=None, g
         result, _ = evaluate_on_gold(
             data.db, data.criteria, data.analyzer.embed_texts, data.embedding_model, data.labels,
             gold_path=gold, progress=lambda m: err.print(m, highlight=False, markup=False),
-            today_db=today_db,
+            today_db=today_db, held_out=aside,
         )  # fmt: skip
     except (ValueError, LabelError, EmbeddingError, OSError) as exc:
         fail(str(exc))
@@ -354,6 +367,14 @@ def _evaluate_prescore(labels, criteria, db, format, backend, compare_db=None, g
         out.print(
             f"{name:<20} {f['exact']:.2f}   {f['within_one']:.2f}     {f['qwk']:.2f}   "
             f"{ba:<7}  {f['coverage']:.2f}",
+            highlight=False,
+        )
+    if "held_out" in result:
+        f = result["held_out"]["model"]
+        out.print(
+            f"held out ({result['held_out']['reports']} reports, judged once by the model "
+            f"fitted on the others): exact {f['exact']:.2f}, within one {f['within_one']:.2f}, "
+            f"QWK {f['qwk']:.2f}, bal.acc {f['present_balanced_accuracy']:.2f}",
             highlight=False,
         )
     out.print("\ncompany              gold points  draft points", highlight=False)

@@ -192,14 +192,14 @@ def evaluate(
     today: dict[tuple[str, str], int | None] | None = None,
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
-    focus: set[str] | None = None,
+    held_out: list[Report] | None = None,
 ) -> dict:
     """Cross-validated pre-score figures (folds grouped by company) beside the all-zero
     answer and, when given, today's drafts ((sha256, criterion) -> level, None = not assessed).
 
-    ``focus`` (file names): the same out-of-fold drafts also scored on those reports alone
-    (``result["focus"]``), e.g. the automaker corpus when other reports only add training
-    data in the other folds."""
+    ``held_out``: reports kept out of the cross-validation altogether and judged once by the
+    model fitted on all the cross-validated reports, which is the model ``--save-model``
+    ships (``result["held_out"]``): a test that no choice was ever made on."""
     groups = [company_of(r.file_name) for r in reports]
     splitter = GroupKFold(n_splits=min(folds, len(set(groups))))
     n_c = len(reports[0].levels)
@@ -235,12 +235,16 @@ def evaluate(
         "companies": company_points(reports, predicted),
         "features": {"relevance": list(PASSAGE_FEATURES), "judge": list(JUDGE_FEATURES)},
     }
-    if focus is not None:
-        chosen = [r for r in reports if r.file_name in focus]
-        result["focus"] = {
-            "reports": len(chosen),
-            **_scored(chosen, predicted, today),
-            "companies": company_points(chosen, predicted),
+    if held_out:
+        if progress:
+            progress(f"held out: judging {len(held_out)} reports with the model fitted on all")
+        final = fit(reports)
+        judged = {r.sha256: final.assess(r.features)[1] for r in held_out}
+        result["held_out"] = {
+            "reports": len(held_out),
+            "files": sorted(r.file_name for r in held_out),
+            **_scored(held_out, judged, today),
+            "companies": company_points(held_out, judged),
         }
     return result
 
@@ -301,12 +305,12 @@ def reports_from_db(
     hybrid = HybridScorer(criteria, embed)
     protos = Prototypes.build(criteria, embed)
     label_positives = {(x.passage_hash, x.criterion): x.evidence for x in labels if x.passage_hash}
-    reports = []
+    reports, missing_docs = [], []
     for sha in sorted({sha for sha, _ in gold}):
         doc = document_by_sha(db, sha)
         if doc is None:
-            raise ValueError(f"{gold[next(k for k in gold if k[0] == sha)]['document']}: "
-                             "not analysed in this database")  # fmt: skip
+            missing_docs.append(gold[next(k for k in gold if k[0] == sha)]["document"])
+            continue
         passages = [p for _, p in load_passages(db, doc["id"])]
         hashes = [p.content_hash for p in passages]
         stored = cached_vectors(db, hashes, embedding_model)
@@ -323,6 +327,10 @@ def reports_from_db(
                 label_positives,
             )
         )  # fmt: skip
+    if not reports:
+        raise ValueError("none of the gold's reports is analysed in this database")
+    if missing_docs and progress:
+        progress(f"left out, not analysed in this database: {', '.join(sorted(missing_docs))}")
     return reports
 
 
@@ -357,11 +365,16 @@ def evaluate_on_gold(
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
     today_db: Database | None = None,
-    focus: set[str] | None = None,
+    held_out: set[str] | None = None,
 ) -> tuple[dict, list[Report]]:
     """Cross-validated pre-score figures on the gold's reports as analysed in `db`, beside
-    answering 0 everywhere and the drafts stored in `today_db` (default `db`): "today"."""
+    answering 0 everywhere and the drafts stored in `today_db` (default `db`): "today".
+    Reports whose file name is in ``held_out`` are left out of the folds and judged by the
+    model fitted on the others (see ``evaluate``). Returns the figures and the
+    cross-validated reports (what a saved model is fitted on)."""
     gold = load_gold(gold_path)
     reports = reports_from_db(db, criteria, embed, embedding_model, gold, labels, progress)
     today = stored_drafts(today_db if today_db is not None else db, gold)
-    return evaluate(reports, today, folds, progress, focus), reports
+    kept = [r for r in reports if r.file_name not in (held_out or set())]
+    aside = [r for r in reports if r.file_name in (held_out or set())]
+    return evaluate(kept, today, folds, progress, aside), kept
