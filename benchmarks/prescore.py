@@ -165,6 +165,8 @@ def main() -> None:
             model, reports, criteria, created=stamp,
             embedding_model=analyzer.embedder.name,
             cross_validated=result["model"], today=result["today"], all_zero=result["all_zero"],
+            **({"held_out": {k: result["held_out"][k] for k in ("files", "model", "all_zero")}}
+               if "held_out" in result else {}),
         )  # fmt: skip
         path = model.save(REPO_ROOT / "models" / f"prescore-{criteria.version}-{stamp}")
         print(f"saved {path}", file=sys.stderr)
