@@ -83,7 +83,7 @@ def markdown(result: dict, seconds: float, command: str) -> str:
         *(
             [
                 f"Held out: {held['reports']} reports ({', '.join(held['files'])}; "
-                f"{held['model']['pairs']} pairs) never in any fold nor used for any choice, "
+                f"{held['model']['pairs']} pairs) never in any fold, "
                 "judged once by the model fitted on all the reports above (the shipped model):",
                 "",
                 *table(held),

@@ -199,7 +199,7 @@ def evaluate(
 
     ``held_out``: reports kept out of the cross-validation altogether and judged once by the
     model fitted on all the cross-validated reports, which is the model ``--save-model``
-    ships (``result["held_out"]``): a test that no choice was ever made on."""
+    ships (``result["held_out"]``): a test kept out of every fold."""
     groups = [company_of(r.file_name) for r in reports]
     splitter = GroupKFold(n_splits=min(folds, len(set(groups))))
     n_c = len(reports[0].levels)
