@@ -93,3 +93,23 @@ def test_a_list_too_long_for_one_passage_is_cut_between_its_items(tmp_path):
     texts = [squash(p.text) for p in passages]
     for item in facts["items"]:
         assert any(squash(item) in t for t in texts), f"item cut: {item!r}"
+
+
+def test_no_text_is_ever_lost_and_every_passage_keeps_its_bounds():
+    """Random text made of words, stops, bullets and breaks: every character that is not
+    white space lands in some passage, and no passage outgrows size x SLACK."""
+    import random
+    import string
+
+    rng = random.Random(0)
+    alphabet = string.ascii_letters + "      ..,;:!?\n\n•-–()0123456789。ä"
+    for _ in range(150):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4000)))
+        size = rng.choice([100, 300, 800])
+        covered = bytearray(len(text))
+        for a, b in passage_spans(text, size, rng.randint(0, size // 2)):
+            assert 0 <= a < b <= len(text) and b - a <= size * SLACK
+            assert text[a:b] == text[a:b].strip()
+            covered[a:b] = b"\x01" * (b - a)
+        lost = [i for i, ch in enumerate(text) if not ch.isspace() and not covered[i]]
+        assert not lost, repr(text[lost[0] - 30 : lost[0] + 30])
