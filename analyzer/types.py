@@ -51,7 +51,7 @@ class ParsedPage:
     label_regions: list[LabelRegion] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         """Pickle the word and line spans as two flat arrays: a parse in the sandboxed child
         sends tens of thousands of spans to the parent, and packed they cross about four
         times faster than one object each."""
