@@ -167,16 +167,16 @@ def _split_long(text: str, block: list[tuple[int, int]], size: int) -> list[tupl
     """A block too long for one passage: cut between its units, and a unit that is itself
     too long (a table read as one run of text) at line breaks, then spaces."""
     out: list[tuple[int, int]] = []
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=size, chunk_overlap=0, separators=_FALLBACK_SEPARATORS,
+        keep_separator="end", strip_whitespace=True,
+    )  # fmt: skip
     for a, b in block:
         if out and b - out[-1][0] <= size:
             out[-1] = (out[-1][0], b)
         elif b - a <= size:
             out.append((a, b))
         else:
-            splitter = RecursiveCharacterTextSplitter(
-                chunk_size=size, chunk_overlap=0, separators=_FALLBACK_SEPARATORS,
-                keep_separator="end", strip_whitespace=True,
-            )  # fmt: skip
             cursor = a
             for piece in splitter.split_text(text[a:b]):
                 begin = text.find(piece, cursor, b)

@@ -17,7 +17,7 @@ from analyzer.textkinds import is_navigation, is_non_evidence, is_table_fragment
 from analyzer.types import PAGE_BREAK, Passage, Quote
 
 # A quote may also end where a list item does (analyzer.sentences has the sentence ends).
-_LIST_ITEM_END = re.compile(r";(\s+)")
+_LIST_ITEM_END = re.compile(r";\s+")
 _WORD = re.compile(r"[a-z][a-z0-9\-]+|\d+")
 _STOP = frozenset(
     re.findall(
@@ -85,10 +85,8 @@ def _sentences(text: str) -> list[tuple[int, int]]:
             unit_start = None
     spans = []
     for a, b in units:
-        ends = sorted(
-            {*sentence_ends(text, a, b), *((m.end() - len(m.group(1)), m.end())
-            for m in _LIST_ITEM_END.finditer(text, a, b))}
-        )  # fmt: skip
+        item_ends = ((m.start() + 1, m.end()) for m in _LIST_ITEM_END.finditer(text, a, b))
+        ends = sorted({*sentence_ends(text, a, b), *item_ends})
         start = a
         for end, following in ends:
             if following <= start:

@@ -74,3 +74,15 @@ def passages_of_sha(db: Database, sha256: str) -> list[tuple[str, str]]:
         "on d.id = p.document_id where d.sha256 = ? order by p.id",
         [sha256],
     ).fetchall()
+
+
+def passage_pages_of_sha(db: Database, sha256: str) -> list[dict]:
+    """Content hash, text, first and last PDF page of every passage of the document with
+    this file hash, in reading order."""
+    return list(
+        db.query(
+            "select p.content_hash, p.text, p.first_page, p.last_page from passages p "
+            "join documents d on d.id = p.document_id where d.sha256 = ? order by p.seq",
+            [sha256],
+        )
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from analyzer.criteria.sets import REPO_ROOT
+from analyzer.db.passages import passage_pages_of_sha
 from analyzer.review.decisions import label_records
 from analyzer.types import Label
 
@@ -97,7 +98,9 @@ def load_training_labels(
     return merge(labels, decision_labels(db) if db is not None else [])
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """A quote or passage as compared when matching one to the other: soft hyphens out,
+    white space squeezed, lower case."""
     return " ".join(text.replace("\u00ad", "").split()).lower()
 
 
@@ -113,7 +116,7 @@ def repoint_labels(db: Database, path: str | Path) -> tuple[int, int, list[str]]
     path = Path(path)
     read_labels(path)  # a broken file is reported before anything is rewritten
     lines = path.read_text(encoding="utf-8").splitlines()
-    cache: dict[str, list[dict]] = {}
+    cache: dict[str, list[tuple[dict, str]]] = {}  # sha -> (passage, squashed text)
     moved, lost, where = 0, 0, []
     out = []
     for n, line in enumerate(lines, start=1):
@@ -127,15 +130,9 @@ def repoint_labels(db: Database, path: str | Path) -> tuple[int, int, list[str]]
             out.append(line)
             continue
         if sha not in cache:
-            cache[sha] = list(
-                db.query(
-                    "select p.content_hash, p.text, p.first_page, p.last_page from passages p "
-                    "join documents d on d.id = p.document_id where d.sha256 = ? order by p.seq",
-                    [sha],
-                )
-            )
-        quote, page = _squash(record["text"]), source.get("pdf_page")
-        holding = [p for p in cache[sha] if quote in _squash(p["text"])]
+            cache[sha] = [(p, squash(p["text"])) for p in passage_pages_of_sha(db, sha)]
+        quote, page = squash(record["text"]), source.get("pdf_page")
+        holding = [p for p, text in cache[sha] if quote in text]
         on_page = [p for p in holding if page and p["first_page"] <= page <= p["last_page"]]
         best = (on_page or holding or [None])[0]
         new_hash = best["content_hash"] if best else None

@@ -11,7 +11,6 @@ trained on out-of-fold relevance scores of the training reports, as it sees them
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from analyzer.db.drafts import document_drafts
 from analyzer.db.embeddings import cached_vectors
 from analyzer.db.passages import load_passages
 from analyzer.levels import candidate_level
+from analyzer.scoring.labels import squash
 from analyzer.scoring.prescore import (
     JUDGE_FEATURES,
     KIND,
@@ -47,10 +47,6 @@ from analyzer.scoring.verdict import draft, with_drafts
 from analyzer.types import Label
 
 GOLD_FILE = REPO_ROOT / "labels" / "gold" / "gold.jsonl"
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u00ad", "")).strip().lower()
 
 
 def load_gold(path: str | Path = GOLD_FILE) -> dict[tuple[str, str], dict]:
@@ -96,9 +92,9 @@ def passage_positives(
 ) -> set[int]:
     """Passages that hold a gold quote (on its page): the start or end of the quote inside."""
     found = set()
-    normed = [_norm(t) for t in texts]
+    normed = [squash(t) for t in texts]
     for page, quote in quotes:
-        q = _norm(quote)
+        q = squash(quote)
         probes = {q[:40], q[-40:]} if len(q) > 40 else {q}
         for i, t in enumerate(normed):
             if page in pages[i] and any(p and p in t for p in probes):
