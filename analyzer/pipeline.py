@@ -37,9 +37,10 @@ from analyzer.reading.limits import Limits
 from analyzer.reading.names import storable
 from analyzer.reading.parsing import PARSER_VERSION, ParseError, check_file, parse_checked
 from analyzer.reading.sandbox import parse_isolated
+from analyzer.scoring.evidence import KIND as EVIDENCE_KIND
+from analyzer.scoring.judge import reason as draft_reason
 from analyzer.scoring.model import CriteriaModel, find_model
-from analyzer.scoring.prescore import KIND as PRESCORE_KIND
-from analyzer.scoring.prescore import PreScore, PreScoreModel, PreScorer
+from analyzer.scoring.prescore import PreScore, PreScorer
 from analyzer.scoring.scorers import Assessment, HybridScorer, Scorer, TrainedScorer, assess
 from analyzer.types import ParsedDocument, Passage
 
@@ -147,25 +148,26 @@ class Analyzer:
 
     @property
     def prescorer(self) -> PreScorer | None:
-        """The pre-score model for the criteria version and embedder, if there is one."""
+        """The evidence model and judge for the criteria version and embedder, if any."""
         if self._prescorer is False:
             settings = self.settings
             if settings.prescore_dir:
                 path = Path(settings.prescore_dir)
             elif settings.use_classifier and settings.use_prescore:
-                path = find_model(self.criteria.version, self.embedder.name, kind=PRESCORE_KIND)
+                path = find_model(self.criteria.version, self.embedder.name, kind=EVIDENCE_KIND)
             else:
                 path = None
             self._prescorer = None
             if path is not None:
-                model = PreScoreModel.load(path)
+                prescorer = PreScorer(path, self.criteria)
+                card = prescorer.card
                 for key, want in (
                     ("criteria_version", self.criteria.version),
                     ("embedding_model", self.embedder.name),
                 ):
-                    if model.card.get(key) != want:
-                        raise ValueError(f"{path} was trained for {key} {model.card.get(key)}")
-                self._prescorer = PreScorer(model, self.criteria, self.embed_criteria_texts, path)
+                    if card.get(key) != want:
+                        raise ValueError(f"{path} was trained for {key} {card.get(key)}")
+                self._prescorer = prescorer
         return self._prescorer
 
     @property
@@ -190,8 +192,8 @@ class Analyzer:
         """One line for the user: which scorer ranks the candidates, and why."""
         if self.prescorer is not None:
             return (
-                f"scoring: pre-score model {self.prescorer.path} ranks and judges all "
-                f"{len(self.criteria.criteria)} criteria (learned across criteria)"
+                f"scoring: evidence model and judge {self.prescorer.path} read and judge all "
+                f"{len(self.criteria.criteria)} criteria"
             )
         scorer = self.scorer
         if isinstance(scorer, TrainedScorer):
@@ -278,20 +280,37 @@ class Analyzer:
             return np.zeros((0, 0), np.float32), 0
         return np.vstack([known[h] for h in hashes]), len(todo)
 
-    def _drafts(self, prescore: PreScore | None) -> list[dict]:
-        """Draft rows (one per criterion) of a pre-score; none without a pre-score model."""
-        if prescore is None:
+    def _drafts(self, prescore: PreScore | None, rows: list[dict]) -> list[dict]:
+        """Draft rows (one per criterion) of a pre-score, each with its reason in words and
+        the candidates it rests on; none without a pre-score model."""
+        if prescore is None or self.prescorer is None:
             return []
-        return [
-            {
-                "criterion_id": c.id,
-                "level": int(prescore.level[j]),
-                "p_evidence": round(float(prescore.p_evidence[j]), 4),
-                "p_full": round(float(prescore.p_full[j]), 4),
-                "model": str(self.prescorer.path),
-            }
-            for j, c in enumerate(self.criteria.criteria)
-        ]
+        by_criterion: dict[str, list[dict]] = {}
+        for row in rows:
+            by_criterion.setdefault(row["criterion_id"], []).append(row)
+        drafts = []
+        for j, c in enumerate(self.criteria.criteria):
+            level = int(prescore.level[j])
+            cands = sorted(by_criterion.get(c.id, []), key=lambda r: r["rank"])
+            rests = [r for r in cands if r["level"] > 0] if level > 0 else []
+            first = rests[0] if rests else None
+            drafts.append(
+                {
+                    "criterion_id": c.id,
+                    "level": level,
+                    "p_evidence": round(float(prescore.p_evidence[j]), 4),
+                    "p_full": round(float(prescore.p_full[j]), 4),
+                    "model": str(self.prescorer.path),
+                    "reason": draft_reason(
+                        level,
+                        first["pdf_page"] if first else None,
+                        first["quote"] if first else None,
+                        first["quote"] if first else "",
+                    ),
+                    "evidence": json.dumps([r["passage_id"] for r in rests]),
+                }
+            )
+        return drafts
 
     def run_settings(self) -> dict:
         """The settings a runs row records for an analysis with this analyzer."""
@@ -397,7 +416,8 @@ class Analyzer:
                 hybrid = HybridScorer(self.criteria, self.embed_criteria_texts).score(
                     texts, out.vectors
                 )
-            out.prescore = self.prescorer.judge(texts, out.vectors, hybrid)
+            hashes = [p.content_hash for p in out.passages]
+            out.prescore = self.prescorer.judge(texts, hashes, hybrid)
             out.run_settings["prescore"] = str(self.prescorer.path)
             out.seconds["judge"] = time.perf_counter() - clock
         return out
@@ -438,7 +458,8 @@ class Analyzer:
             )
             rows = [{**r, "document_id": doc_id, "run_id": run_id} for r in rows]
             replace_candidates(self.db, doc_id, self.criteria.version, rows)
-            replace_drafts(self.db, doc_id, self.criteria.version, self._drafts(computed.prescore))
+            drafts = self._drafts(computed.prescore, rows)
+            replace_drafts(self.db, doc_id, self.criteria.version, drafts)
             result.doc_id = doc_id
             result.candidates = len(rows)
             result.seconds["store"] = time.perf_counter() - clock

@@ -57,7 +57,65 @@ def is_table_fragment(text: str) -> bool:
     return len(_WORD.findall(text)) < 4
 
 
+# A reporting framework's disclosure code: GRI 2-28, GRI 414-1, 308-2, SASB TR-AU-440a.1,
+# ESRS S2-1, TCFD, UN Global Compact principles, SDG 8.
+INDEX_CODE = re.compile(
+    r"\bGRI\s?\d{1,3}(?:-\d{1,2})?\b|(?<![\d.,])\b[1-4]\d{2}-\d{1,2}\b(?![\d.,%])"
+    r"|\b[A-Z]{2}-[A-Z]{2}-\d{3}[a-z]\.\d\b|\bESRS\s?(?:[ESG]\d|2)(?:-\d+)?\b|\bTCFD\b"
+    r"|\bUNGC\b|\bPrinciples?\s\d{1,2}\b|\bSDG\s?\d{1,2}\b"
+)
+# A pointer to where the disclosure is: "see page 45", "Sustainability Report, p. 12".
+SEE_ELSEWHERE = re.compile(
+    r"\b(?:see|refer to|reported in|disclosed in)\b[^.\n]{0,60}?\b(?:pages?|p\.|pp\.|section"
+    r"|chapter|report|website)\b|\b(?:pp?\.|pages?)\s?\d{1,3}\b",
+    re.IGNORECASE,
+)
+
+
+_BIG_FIGURE = re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d{4,}\b")
+
+
+def is_reporting_index(text: str) -> bool:
+    """A GRI/SASB/TCFD/ESRS/UN Global Compact index or a "see page" table: rows that name a
+    disclosure and say where it is. It points at evidence elsewhere and never is evidence,
+    even when its cells name the right policy ("Supplier Code of Conduct • Human Rights
+    Policy")."""
+    figures = [f for f in _BIG_FIGURE.findall(text) if not re.fullmatch(r"(?:19|20)\d\d", f)]
+    if len(figures) >= 2:  # a data table that cites its GRI code in a column is data
+        return False
+    codes = len(INDEX_CODE.findall(text))
+    pointers = len(SEE_ELSEWHERE.findall(text))
+    if codes + pointers < 3:
+        return False
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    sentences = len(re.findall(r"[a-z][.!?](?:\s|$)", text))
+    # an index is many short cells: few finished sentences for its codes and pointers
+    return (
+        codes >= 2
+        and sentences <= max(2, (codes + pointers) // 2)
+        or (pointers >= 3 and sentences <= pointers // 2 and len(lines) >= 3)
+    )
+
+
+def is_label_soup(text: str) -> bool:
+    """Diagram labels read as one run ("Energy expenditure for CO2 emissions Energy
+    expenditure ..."): no finished sentence, and the same words over and over."""
+    if has_sentence(text):
+        return False
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < 6:
+        return False
+    pairs = list(zip(words, words[1:], strict=False))
+    return len(set(pairs)) <= 0.7 * len(pairs) or len(set(words)) <= 0.5 * len(words)
+
+
 def is_non_evidence(text: str) -> bool:
-    """Text that is never shown first as a criterion's evidence."""
+    """Text that is never shown first as a criterion's evidence, nor counted as evidence."""
     stripped = text.strip()
-    return width(stripped) < MIN_EVIDENCE or is_navigation(stripped) or is_table_fragment(stripped)
+    return (
+        width(stripped) < MIN_EVIDENCE
+        or is_navigation(stripped)
+        or is_table_fragment(stripped)
+        or is_reporting_index(stripped)
+        or is_label_soup(stripped)
+    )

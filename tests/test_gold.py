@@ -14,7 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from analyzer.criteria.sets import load_criteria
-from analyzer.scoring.prescore_training import GOLD_FILE, load_gold
+from analyzer.scoring.gold import GOLD_FILE, load_gold
 
 
 def rows() -> list[dict]:
@@ -30,7 +30,7 @@ def test_every_report_has_a_level_for_every_criterion():
     records = rows()
     ids = [c.id for c in load_criteria().criteria]
     per_document = Counter(r["document"] for r in records)
-    # the 13 reports of ../shared/corpus, four of ../shared/retrieval (second batch), four of ../shared/more (third)
+    # 13 reports of ../shared/corpus, 4 of ../shared/retrieval (batch 2), 4 of ../shared/more (3)
     assert len(per_document) == 21 and set(per_document.values()) == {len(ids)}
     assert {r["criterion"] for r in records} == set(ids)
     for r in records:

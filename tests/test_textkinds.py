@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzer.candidates.quotes import best_quote
+from analyzer.candidates.quotes import best_quote, ends_mid_sentence, is_heading
 from analyzer.candidates.select import select_candidates
 from analyzer.criteria.sets import load_criteria
 from analyzer.scoring.prescore import PreScore
 from analyzer.scoring.scorers import Assessment
-from analyzer.textkinds import is_non_evidence, is_table_fragment
+from analyzer.textkinds import (
+    is_label_soup,
+    is_non_evidence,
+    is_reporting_index,
+    is_table_fragment,
+)
 from analyzer.types import PagePart, Passage
 
 
@@ -77,3 +82,65 @@ def test_a_table_fragment_never_takes_the_first_rank():
     first = {r["passage_id"] for r in rows if r["rank"] == 1}
     assert first == {11}
     assert {r["probability"] for r in rows if r["passage_id"] == 10} == {0.95}
+
+
+@pytest.mark.parametrize(
+    "text, index",
+    [
+        (
+            "GRI 2-28 Membership associations Mapping our advocacy alignment, p. 45\n"
+            "GRI 2-25 Processes to remediate negative impacts Human Rights (Grievance) p. 12\n"
+            "GRI 308-1 New suppliers screened Sustainability report p. 33",
+            True,
+        ),
+        (
+            "Supplier Code of Conduct • Human Rights Policy\nGRI 414-1\nGRI 414-2\n"
+            "SASB TR-AU-440a.1 Sustainability Report p. 56",
+            True,
+        ),
+        ("We require all tier-1 suppliers to use green power by 2025 (see page 45).", False),
+        (  # a data table that names its GRI disclosure in a column is data, not an index
+            "Scope 3 upstream 1,000 metric tons of CO2e 10,528 10,981 −4.1% GRI 305-3\n"
+            "Purchased goods and services 8,439 9,940 GRI 305-3",
+            False,
+        ),
+    ],
+)
+def test_a_reporting_index_is_never_evidence(text, index):
+    assert is_reporting_index(text) is index
+    assert is_non_evidence(text) is index
+
+
+def test_diagram_label_soup_is_never_evidence():
+    soup = (
+        "Energy expenditure for CO2 emissions Energy expenditure for CO2 emissions "
+        "Energy expenditure Raw materials Energy expenditure"
+    )
+    assert is_label_soup(soup) and is_non_evidence(soup)
+    assert not is_label_soup("Suppliers must report energy use and CO2 emissions each year.")
+
+
+def test_the_quote_is_the_sentence_without_the_heading_beside_it():
+    text = (
+        "Complaints are investigated by the ombudsperson and the supplier in question.\n"
+        "Supply Chain Grievance Mechanism\n"
+        "Our battery suppliers were audited and the raw materials, the"
+    )
+    wanted = {"complaints", "supplier", "grievance", "mechanism", "investigated"}
+    quote = best_quote(passage(0, text), wanted)
+    assert quote.text == (
+        "Complaints are investigated by the ombudsperson and the supplier in question."
+    )
+    assert is_heading("SUPPLY CHAIN AND HUMAN") and is_heading("Supply Chain Grievance Mechanism")
+    assert not is_heading("We audit suppliers")
+    assert ends_mid_sentence("Our battery suppliers were audited and the raw materials, the")
+    assert not ends_mid_sentence("Scope 3 – Cat. 1 – Purchased goods 8,439")
+
+
+def test_a_whole_sentence_beats_a_fragment_cut_by_the_passage():
+    text = (
+        "We require our cobalt suppliers to follow the OECD guidance and audit every smelter.\n\n"
+        "In addition, cobalt and lithium from our suppliers in the battery supply chain and"
+    )
+    quote = best_quote(passage(0, text), {"cobalt", "lithium", "suppliers", "battery", "supply"})
+    assert quote.text.startswith("We require our cobalt suppliers")

@@ -13,7 +13,7 @@ import re
 
 from analyzer.criteria.sets import Criterion
 from analyzer.sentences import sentence_ends
-from analyzer.textkinds import is_navigation, is_non_evidence, is_table_fragment
+from analyzer.textkinds import is_label_soup, is_navigation, is_non_evidence, is_table_fragment
 from analyzer.types import PAGE_BREAK, Passage, Quote
 
 # A quote may also end where a list item does (analyzer.sentences has the sentence ends).
@@ -99,8 +99,37 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_TITLE_WORD = re.compile(r"^[A-Z0-9&]")
+
+
+def is_heading(unit: str) -> bool:
+    """A heading, a side tab or a sidebar title: short, no final stop, words in capitals or
+    capitalised. It is never glued to the evidence sentence it stands beside."""
+    unit = unit.strip()
+    if not unit or unit[-1] in '.!?;:,)"”’' or len(unit) > 80:
+        return False
+    words = [w for w in unit.split() if w[:1].isalpha() or w[:1].isdigit()]
+    if not words:
+        return True
+    capitalised = sum(1 for w in words if _TITLE_WORD.match(w) or len(w) <= 3)
+    return capitalised >= 0.7 * len(words)
+
+
+def ends_mid_sentence(unit: str) -> bool:
+    """Prose that stops before its sentence does ("... raw materials, the")."""
+    unit = unit.rstrip()
+    if not unit:
+        return False
+    last = unit[-1]
+    if last in '.!?;:)"”’%。' or last.isdigit():
+        return False
+    return bool(re.search(r"[a-z]{2,}\W*$", unit)) and not is_heading(unit)
+
+
 def best_quote(passage: Passage, wanted: set[str]) -> Quote:
-    """The best-matching run of sentences (80-400 characters) on a single page."""
+    """The best-matching run of sentences (80-400 characters) on a single page: whole
+    sentences, without the headings or side tabs around them, never a fragment when a
+    whole sentence is there."""
     best: tuple[float, int, int, int] | None = None
     for seg_start, seg_end, k in _page_segments(passage):
         text = passage.text[seg_start:seg_end]
@@ -108,13 +137,21 @@ def best_quote(passage: Passage, wanted: set[str]) -> Quote:
         for i, (a, b) in enumerate(sentences):
             j = i
             while b - a < MIN_QUOTE and j + 1 < len(sentences):
+                if is_heading(text[sentences[j + 1][0] : sentences[j + 1][1]]):
+                    break  # a heading after the sentence is not part of it
                 j += 1
                 b = sentences[j][1]
+            if is_heading(text[a:b]) and j > i:
+                continue
             found = terms(text[a:b]) & wanted
             score = len(found) / math.sqrt(max(len(terms(text[a:b])), 1))
             score *= min(1.0, (b - a) / MIN_QUOTE)  # a bare heading is no quote
             if text[a].islower():  # the tail of a sentence cut off by the passage split
                 score *= 0.7
+            if ends_mid_sentence(text[a:b]):  # the head of a sentence cut off
+                score *= 0.3
+            if is_label_soup(text[a:b]):
+                score *= 0.1
             first = text[a : sentences[i][1]]
             if is_non_evidence(text[a:b]) or is_navigation(first) or is_table_fragment(first):
                 score *= 0.1  # a heading, a contents line, bare figures: never the quote

@@ -10,7 +10,7 @@ import numpy as np
 from analyzer.candidates.quotes import best_quote, line_boxes_of
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.levels import suggest_level
-from analyzer.scoring.prescore import PreScore
+from analyzer.scoring.prescore import NOT_READ, PreScore, suggested_levels
 from analyzer.scoring.scorers import Assessment
 from analyzer.scoring.verdict import is_evidence
 from analyzer.textkinds import is_navigation, is_non_evidence
@@ -42,25 +42,41 @@ def select_candidates(
         return rows
     k = min(top_k, len(passages))
     for j, criterion in enumerate(criteria.criteria):
+        by_hybrid = [int(i) for i in np.argsort(-scores[:, j], kind="stable")[: k + POOL_EXTRA]]
         if prescore is not None:
-            pool = [int(i) for i in prescore.passages[j]]
-            relevance_of = dict(zip(pool, map(float, prescore.relevance[j]), strict=True))
+            read = [int(i) for i in prescore.passages[j]]
+            relevance_of = dict(zip(read, map(float, prescore.relevance[j]), strict=True))
+            readings = (
+                prescore.readings[j]
+                if prescore.readings is not None
+                else [np.array([1.0 - r, r, 0.0]) for r in prescore.relevance[j]]
+            )
+            reading_of = dict(zip(read, readings, strict=True))
+            pool = read + [i for i in by_hybrid if i not in relevance_of]
         else:
-            pool = [int(i) for i in np.argsort(-scores[:, j], kind="stable")[: k + POOL_EXTRA]]
+            pool = by_hybrid
         quotes, pool = _evidence_first(pool, k, passages, terms[criterion.id])
+        if prescore is not None:
+            draft = int(prescore.level[j])
+            levels = suggested_levels(
+                np.asarray([reading_of.get(i, NOT_READ) for i in pool[:k]]), draft
+            )
         for rank, i in enumerate(pool[:k], start=1):
             quote = quotes[i]
+            level = suggest_level(quote.text)
             if prescore is not None:
-                probability, threshold = relevance_of[i], float("nan")
+                probability, threshold = relevance_of.get(i, float("nan")), float("nan")
+                level.level = int(levels[rank - 1])
+                level.reason = _model_reason(level.level, draft, probability)
             else:
                 probability = float(assessment.probability[i, j])
                 threshold = float(assessment.threshold[j])
-            level = suggest_level(quote.text)
-            if is_evidence(probability, threshold) is False:
-                level.level = 0
-                level.reason = (
-                    f"probability {probability:.2f} is below the evidence threshold {threshold:.2f}"
-                )
+                if is_evidence(probability, threshold) is False:
+                    level.level = 0
+                    level.reason = (
+                        f"probability {probability:.2f} is below the evidence threshold "
+                        f"{threshold:.2f}"
+                    )
             boxes = line_boxes_of(
                 page_lines.get(quote.pdf_page, []), quote.page_start or 0, quote.page_end or 0
             )
@@ -88,6 +104,21 @@ def select_candidates(
                 }
             )
     return rows
+
+
+def _model_reason(level: int, draft: int, probability: float) -> str:
+    """Why a candidate has its suggested level, in the evidence model's words."""
+    read = (
+        "not read by the evidence model"
+        if np.isnan(probability)
+        else (f"P(evidence) {probability:.2f}")
+    )
+    if draft == 0:
+        return f"the draft reads no evidence for this criterion ({read})"
+    if level == 0:
+        return f"read as not evidence for this criterion ({read})"
+    kind = "full" if level == 2 else "partial"
+    return f"read as {kind} evidence ({read}; draft level {draft})"
 
 
 def _evidence_first(

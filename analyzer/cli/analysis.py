@@ -313,15 +313,20 @@ def _print_candidates(rows: list[dict], verdicts: dict[str, str]) -> None:
             label += f"\n[dim]{r['criterion_name']}[/dim]"
         if r["rank"] == 1 and r["criterion_verdict"] == "no evidence found":
             label += "\n[yellow]no evidence found[/yellow]"
+        quote = Text(r["quote"])
+        if r["rank"] == 1 and r.get("draft_level") is not None:
+            label += f"\n[bold]draft level {r['draft_level']}[/bold]"
+            if r.get("draft_reason"):
+                quote.append(f"\ndraft: {r['draft_reason']}", style="dim")
         score = f"{r['score']:.2f}"
         if r.get("probability") is not None:
             score += f"\np={r['probability']:.2f}"
-        table.add_row(label, score, str(r["level"]), Text(r["citation"]), Text(r["quote"]))
+        table.add_row(label, score, str(r["level"]), Text(r["citation"]), quote)
     out.print(table)
     missing = sorted(c for c, v in verdicts.items() if v == "no evidence found")
     if missing:
         out.print(
-            f"No evidence found (no candidate reaches the evidence threshold): "
+            f"No evidence found (draft level 0, or no candidate reaches its threshold): "
             f"{', '.join(missing)}",
             highlight=False,
         )

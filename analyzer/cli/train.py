@@ -134,12 +134,36 @@ def evaluate(
             "judged once by the model fitted on the others",
         ),
     ] = None,
+    folds: Annotated[int, typer.Option(help="--prescore: folds, grouped by company")] = 4,
+    learning_curve: Annotated[
+        bool,
+        typer.Option(
+            "--learning-curve",
+            help="--prescore: also the figures with 1/4, 1/2 and 3/4 of the training reports",
+        ),
+    ] = False,
+    save_model: Annotated[
+        bool,
+        typer.Option(
+            "--save-model",
+            help="--prescore: save the model fitted on every cross-validated report under "
+            "models/ (the newest is used by analyze)",
+        ),
+    ] = False,
     compare_db: Annotated[
         Path | None,
         typer.Option(
             "--compare-db",
             help="--prescore: also score the drafts stored in this database (e.g. the corpus "
-            "as an earlier version analysed it); default: those stored in --db",
+            "as an earlier version analysed it)",
+        ),
+    ] = None,
+    base_model: Annotated[
+        str | None,
+        typer.Option(
+            "--base-model",
+            help="--prescore: sentence-transformers folder the evidence model is fine-tuned "
+            "from (default: the shipped all-MiniLM-L6-v2)",
         ),
     ] = None,
 ) -> None:
@@ -153,7 +177,10 @@ def evaluate(
         _evaluate_csv(csv_file, model_dir, format, backend)
         return
     if prescore:
-        _evaluate_prescore(labels, criteria, db, format, backend, compare_db, gold, held_out)
+        _evaluate_prescore(
+            labels, criteria, db, format, backend, gold, held_out, folds, learning_curve,
+            save_model, base_model, compare_db,
+        )  # fmt: skip
         return
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.scoring import training
@@ -322,68 +349,110 @@ def _print_per_criterion(metrics: dict) -> None:
 
 
 def _evaluate_prescore(
-    labels, criteria, db, format, backend, compare_db=None, gold=None, held_out=None
-) -> None:
-    from analyzer.embeddings.model import EmbeddingError
+    labels, criteria, db, format, backend, gold=None, held_out=None, folds=4,
+    learning_curve=False, save_model=False, base_model=None, compare_db=None,
+) -> None:  # fmt: skip
+    import tempfile
+
+    from analyzer.embeddings.model import EmbeddingError, resolve_model
+    from analyzer.scoring.evidence import KIND
+    from analyzer.scoring.gold import GOLD_FILE
+    from analyzer.scoring.judge_training import evaluate_on_gold
     from analyzer.scoring.labels import LabelError
-    from analyzer.scoring.prescore_training import GOLD_FILE, evaluate_on_gold
+    from analyzer.scoring.model import models_dir
 
     data = _training_data(labels, criteria, db, None, backend)
     if data.db is None:
         fail("--prescore needs the database where the gold's reports are analysed (--db)")
-    today_db = open_database(compare_db, must_exist=True) if compare_db is not None else None
     gold = gold or GOLD_FILE
     if held_out is not None and not held_out.is_dir():
         fail(f"{held_out}: no such folder")
-    aside = {p.name for p in held_out.glob("*.pdf")} if held_out is not None else None
     if not gold.is_file():
         fail(f"{gold}: no such gold file")
-    err.print(f"cross-validating the pre-score on {gold}, folds grouped by company ...")
+    if folds < 2:
+        fail("--folds must be at least 2")
+    aside = {p.name for p in held_out.glob("*.pdf")} if held_out is not None else None
+    err.print(
+        f"cross-validating the evidence model and judge on {gold}, {folds} folds grouped by "
+        "company (the evidence model is fine-tuned once per fold: minutes per fold) ...",
+        highlight=False,
+        markup=False,
+    )
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    save_to = (
+        models_dir() / f"{KIND.split('-')[0]}-{data.criteria.version}-{stamp}"
+        if save_model
+        else None
+    )
     try:
-        result, _ = evaluate_on_gold(
-            data.db, data.criteria, data.analyzer.embed_texts, data.embedding_model, data.labels,
-            gold_path=gold, progress=lambda m: err.print(m, highlight=False, markup=False),
-            today_db=today_db, held_out=aside,
-        )  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="analyzer-evaluate-") as work:
+            result = evaluate_on_gold(
+                data.db, data.criteria, data.analyzer.embed_texts, data.embedding_model,
+                data.labels, gold, base_model or resolve_model()[1], work, aside, folds,
+                learning_curve, save_to,
+                progress=lambda m: err.print(m, highlight=False, markup=False),
+                compare_db=open_database(compare_db, must_exist=True) if compare_db else None,
+            )  # fmt: skip
     except (ValueError, LabelError, EmbeddingError, OSError) as exc:
         fail(str(exc))
+    if not save_model:
+        result.pop("model_dir", None)
     if format is TableFormat.json:
         print(json.dumps(result, indent=2))
         return
+    cv = result["cross_validated"]
     out.print(
-        f"{result['reports']} reports, {result['model']['pairs']} report-criterion pairs, "
+        f"{cv['n_reports']} reports, {cv['model']['pairs']} report-criterion pairs, "
         f"{result['folds']} folds grouped by company",
         highlight=False,
     )
-    out.print("draft                exact  within1  QWK    bal.acc  coverage", highlight=False)
-    for name, key in (("pre-score model", "model"), ("stored drafts", "today"),
-                      ("0 everywhere", "all_zero")):  # fmt: skip
-        f = result[key]
-        ba = (
-            "-"
-            if f["present_balanced_accuracy"] is None
-            else f"{f['present_balanced_accuracy']:.2f}"
-        )
-        out.print(
-            f"{name:<20} {f['exact']:.2f}   {f['within_one']:.2f}     {f['qwk']:.2f}   "
-            f"{ba:<7}  {f['coverage']:.2f}",
-            highlight=False,
-        )
+    out.print("draft                          exact  within1  QWK    bal.acc", highlight=False)
+    rows = [("judge, out of fold", cv["model"]), ("0 everywhere", cv["all_zero"])]
+    if "stored_drafts" in cv:
+        rows.append(("stored drafts", cv["stored_drafts"]))
     if "held_out" in result:
-        f = result["held_out"]["model"]
+        held = result["held_out"]
+        rows += [
+            ("judge, held out (judged once)", held["model"]),
+            ("0 everywhere, held out", held["all_zero"]),
+        ]
+        if "stored_drafts" in held:
+            rows.append(("stored drafts, held out", held["stored_drafts"]))
+    for name, f in rows:
+        ba = f["present_balanced_accuracy"]
         out.print(
-            f"held out ({result['held_out']['reports']} reports, judged once by the model "
-            f"fitted on the others): exact {f['exact']:.2f}, within one {f['within_one']:.2f}, "
-            f"QWK {f['qwk']:.2f}, bal.acc {f['present_balanced_accuracy']:.2f}",
+            f"{name:<30} {f['exact']:.2f}   {f['within_one']:.2f}     {f['qwk']:.2f}   "
+            f"{'-' if ba is None else f'{ba:.2f}'}",
             highlight=False,
         )
-    out.print("\ncompany              gold points  draft points", highlight=False)
-    for company, points in result["companies"].items():
+    twice = result["read_twice"]
+    out.print(
+        f"read twice: {twice['changed']} of {twice['levels']} levels changed "
+        f"({', '.join(twice['reports'])})",
+        highlight=False,
+        markup=False,
+    )
+    for share, f in (result.get("learning_curve") or {}).items():
         out.print(
-            f"{company:<20} {points['gold_points']:>11}  {points['draft_points']:>12}",
+            f"learning curve, {share} of the training reports: exact {f['exact']:.2f}, "
+            f"QWK {f['qwk']:.2f}",
             highlight=False,
-            markup=False,
         )
+    out.print(
+        "\nreport                                          gold points  draft points",
+        highlight=False,
+    )
+    for section in (cv, result.get("held_out") or {}):
+        for name, v in section.get("reports", {}).items():
+            out.print(
+                f"{name:<48} {v['gold_points']:>11}  {v['draft_points']:>12}",
+                highlight=False,
+                markup=False,
+            )
+    if save_model:
+        out.print(f"saved {result['model_dir']}", highlight=False, markup=False)
 
 
 def repoint_labels(

@@ -395,3 +395,11 @@ def m011_splitter_version(db: Database) -> None:
     """Which splitter cut a document's passages: a new one means the passages are re-cut
     (and re-embedded) on the next analysis instead of reused. Older rows stay NULL (v1)."""
     db["documents"].add_column("splitter_version", str)
+
+
+@migrations()
+def m012_draft_reasons(db: Database) -> None:
+    """One story per criterion: a draft keeps its reason in words ("level 2 (full: binding,
+    dated), p. 47: '...'") and the candidates it rests on (a JSON list of passage ids)."""
+    db["drafts"].add_column("reason", str)
+    db["drafts"].add_column("evidence", str)

@@ -291,7 +291,7 @@ def build_scorecard(
         elif cs.draft_verdict == NOT_ASSESSED:
             cs.draft_level = None
             cs.draft_basis = "not assessed: no classifier trusted with a verdict"
-        if not cs.draft_level or cs.confirmed_level == 0:
+        if not cs.draft_level:
             cs.searched = _searched(
                 criterion, docs, doc_infos, cands, eligibility, decided, cset.scoring
             )

@@ -66,7 +66,9 @@ def draft(candidates: Iterable[Mapping]) -> tuple[str, int | None, Mapping | Non
         top = min(stored, key=lambda c: c.get("rank") or 0)
         level = int(top["draft_level"])
         p = top.get("draft_probability")
-        why = "pre-score" + (f": P(evidence) {p:.2f}" if p is not None else "")
+        why = top.get("draft_reason") or (
+            "pre-score" + (f": P(evidence) {p:.2f}" if p is not None else "")
+        )
         return verdict, level, top if level > 0 else None, why
     passing = [c for c in candidates if is_evidence(c.get("probability"), c.get("threshold"))]
     if not passing:
@@ -102,5 +104,6 @@ def with_drafts(rows: Iterable[dict], drafts: Mapping[str, Mapping]) -> list[dic
         d = drafts.get(row.get("criterion") or row.get("criterion_id"))
         row["draft_level"] = None if d is None else d["level"]
         row["draft_probability"] = None if d is None else d["p_evidence"]
+        row["draft_reason"] = None if d is None else d.get("reason")
         out.append(row)
     return out
