@@ -143,7 +143,9 @@ class Analyzer:
 
     def prepare(self) -> Analyzer:
         """Load the model and embed the criteria now rather than on the first report."""
-        _ = self.scorer, self.prescorer
+        _ = self.scorer
+        if self.prescorer is not None:
+            self.prescorer.load()
         return self
 
     @property

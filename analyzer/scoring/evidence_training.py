@@ -16,6 +16,7 @@ then exported to ONNX and quantised to int8 as the embedder is. Torch is importe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -74,6 +75,13 @@ class Pairs:
             out.add(self.criteria[i], self.passages[i], self.y[i], self.groups[i], self.kinds[i])
         return out
 
+    def digest(self) -> str:
+        """A hash of the pairs (texts and classes), so a model fitted on them can be reused."""
+        h = hashlib.sha256()
+        for row in zip(self.criteria, self.passages, self.y, strict=True):
+            h.update(json.dumps(row, ensure_ascii=False).encode())
+        return h.hexdigest()
+
     def counts(self) -> dict[str, int]:
         return {str(k): int(sum(1 for v in self.y if v == k)) for k in (0, 1, 2)}
 
@@ -104,13 +112,23 @@ def fit_cross_encoder(
     seed: int = SEED,
     card: dict | None = None,
     progress: Callable[[str], None] | None = None,
+    reuse: bool = False,
 ) -> Path:
-    """Fine-tune a three-way cross-encoder on the pairs and ship it as int8 ONNX in out_dir."""
+    """Fine-tune a three-way cross-encoder on the pairs and ship it as int8 ONNX in out_dir.
+
+    ``reuse``: keep a model already in out_dir that was fitted on the same pairs and settings
+    (evaluation folds, so a change to the judge alone does not fine-tune again)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if not len(pairs):
         raise ValueError("no training pairs")
+    out = Path(out_dir)
+    settings = {"max_length": max_length, "epochs": epochs, "learning_rate": learning_rate}
+    if reuse and _fitted_on(out, pairs.digest(), settings, seed):
+        if progress:
+            progress(f"{out}: already fitted on these pairs, reused")
+        return out
     _device_threads()
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -161,7 +179,6 @@ def fit_cross_encoder(
                 progress(f"epoch {epoch + 1}: step {step}/{steps}, {rate:.1f} pairs/s")
     model.eval()
     seconds = round(time.perf_counter() - started, 1)
-    out = Path(out_dir)
     _export(model, base, out, max_length)
     meta = {
         "kind": KIND,
@@ -173,6 +190,7 @@ def fit_cross_encoder(
         "learning_rate": learning_rate,
         "seed": seed,
         "pairs": len(pairs),
+        "pairs_sha256": pairs.digest(),
         "pair_classes": pairs.counts(),
         "pair_sources": {k: pairs.kinds.count(k) for k in sorted(set(pairs.kinds))},
         "train_seconds": seconds,
@@ -180,6 +198,15 @@ def fit_cross_encoder(
     }
     (out / CARD_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return out
+
+
+def _fitted_on(folder: Path, digest: str, settings: dict, seed: int) -> bool:
+    card_file = folder / CARD_FILE
+    if not (folder / ONNX_FILE).is_file() or not card_file.is_file():
+        return False
+    card = json.loads(card_file.read_text("utf-8"))
+    same = all(card.get(k) == v for k, v in settings.items())
+    return same and card.get("pairs_sha256") == digest and card.get("seed") == seed
 
 
 def _export(model, base: Path, out: Path, max_length: int) -> None:

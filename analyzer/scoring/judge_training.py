@@ -213,7 +213,7 @@ def cross_validate(
         if progress:
             progress(f"fold {k + 1}: {len(chosen)} reports, {len(pairs)} pairs {pairs.counts()}")
         folder = Path(work_dir) / f"fold-{k + 1}-{fraction:.2f}"
-        fit_cross_encoder(pairs, base_model, folder, progress=progress)
+        fit_cross_encoder(pairs, base_model, folder, progress=progress, reuse=True)
         model = EvidenceModel(folder)
         for i in test:
             out[reports[i].sha256] = read_pools(model, reports[i], criteria)
