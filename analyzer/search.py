@@ -3,9 +3,9 @@
 Meaning search alone loses to plain keywords on expert questions (figures, names and
 exact terms matter), so each search ranks the passages twice, by cosine similarity of
 their stored embeddings (exact, over a memory-mapped matrix, ``db/vectors.py``) and by
-BM25 over the SQLite FTS5 index (``db/fts.py``), and fuses the two rankings by
-reciprocal rank fusion. RRF's k = 60 and the depth of 100 per ranking are the values of
-Cormack et al. (2009), fixed before any evaluation, not tuned to a question set. Filters
+BM25 over the SQLite FTS5 index (``db/fts.py``, without the question's question words),
+and fuses the two rankings by weighted reciprocal rank fusion (below). A reviewer wants
+pages, so results are pages, each with its best passage and the other matches on it. Filters
 (document, company, season, criterion) are applied before ranking, so the search stays
 exact within the scope. Each result says whether the passage is already a candidate and
 which decisions were taken on it.
@@ -14,6 +14,7 @@ which decisions were taken on it.
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,12 +35,44 @@ from analyzer.db.search_scope import (
 from analyzer.db.vectors import VectorIndex, passage_vector_index
 from analyzer.embeddings.model import Embedder, get_embedder
 
-RRF_K = 60
+# Fusion: weighted reciprocal rank fusion, chosen on ../shared/retrieval by cross-validation
+# over its questions (folds grouped by report; benchmarks/search.py quality): a small k keeps
+# a ranker's first hit first, where k = 60 scored rank 1 and rank 10 of a report's few
+# hundred passages almost alike.
+RRF_K = 10
+DENSE_WEIGHT = 1.0
 DEPTH = 100
 MODES = ("hybrid", "dense", "keyword")
+# Words that say what kind of answer a question wants, not what it is about. They are left
+# out of the keyword query ("company" matches "Companies Act", "disclose" every disclosure
+# index), never out of the meaning query, which reads the question whole.
+QUESTION_WORDS = frozenset(
+    """
+    company companies report reports reporting reported disclose discloses disclosed disclosure
+    disclosures describe describes described description provide provides provided information
+    any does do did has have had how what which when where who why whether according statement
+    statements mention mentions mentioned state states stated fy fiscal year years annual
+    current latest relation related regarding
+    """.split()  # noqa: SIM905
+)
+_YEAR = re.compile(r"^(?:fy)?(?:19|20)\d\d$", re.IGNORECASE)
+
+
+def keyword_query(query: str) -> str:
+    """The question without its question words and years, for the keyword ranking."""
+    kept = [
+        w
+        for w in re.findall(r"[\w'’-]+", query)
+        if re.sub(r"['’]s$", "", w.lower()).strip("'’") not in QUESTION_WORDS and not _YEAR.match(w)
+    ]
+    return " ".join(kept) or query
+
+
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
 
-__all__ = ["MODES", "rank_passages", "scope_choices", "search"]
+PASSAGES_PER_PAGE_READ = 5  # passages read per page wanted, to fill the pages after merging
+
+__all__ = ["MODES", "by_page", "keyword_query", "rank_passages", "scope_choices", "search"]
 
 
 def search(
@@ -79,9 +112,11 @@ def rank_passages(
     season: str | None = None,
     criterion: str | None = None,
     mode: str = "hybrid",
+    pages: bool = True,
 ) -> list[dict]:
-    """Passages ranked for the query with an already-loaded model: `mode` is hybrid (RRF
-    of both rankings), dense (meaning only) or keyword (BM25 only)."""
+    """Pages ranked for the query with an already-loaded model, each with its best passage
+    (``pages=False``: passages, repeats of a page included): `mode` is hybrid (fused
+    rankings), dense (meaning only) or keyword (BM25 only)."""
     if mode not in MODES:
         raise ValueError(f"search mode must be one of {', '.join(MODES)}")
     doc_ids = scope_documents(db, doc_id, company, season)
@@ -92,7 +127,7 @@ def rank_passages(
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
     if mode == "keyword":
-        lexical = bm25_ranking(db, query, depth, doc_ids, passage_ids)
+        lexical = bm25_ranking(db, keyword_query(query), depth, doc_ids, passage_ids)
     else:
         # The database is read here, in this thread; the embedding and the scan (which
         # release the GIL) run beside the keyword search on the other core.
@@ -100,11 +135,20 @@ def rank_passages(
         rows = _scope_rows(index, doc_ids, passage_ids)
         scan = _POOL.submit(_nearest, index, rows, embedder, query, depth)
         if mode == "hybrid":
-            lexical = bm25_ranking(db, query, depth, doc_ids, passage_ids)
+            lexical = bm25_ranking(db, keyword_query(query), depth, doc_ids, passage_ids)
         dense = scan.result()
-    ranked = fuse([dense, lexical]) if mode == "hybrid" else dense or lexical
-    ranked = ranked[:limit]
-    return _records(db, ranked, dict(dense), _ranks(dense), _ranks(lexical))
+    ranked = (
+        fuse([dense, lexical], weights=[DENSE_WEIGHT, 1.0])
+        if mode == "hybrid"
+        else dense or lexical
+    )
+    if not pages:
+        return _records(db, ranked[:limit], dict(dense), _ranks(dense), _ranks(lexical))
+    # pages, not repeats: read down the ranking until `limit` pages are filled
+    records = _records(
+        db, ranked[: limit * PASSAGES_PER_PAGE_READ], dict(dense), _ranks(dense), _ranks(lexical)
+    )
+    return by_page(records, limit)
 
 
 def dense_ranking(
@@ -150,13 +194,42 @@ def _nearest(
     return [(int(ids[i]), float(scores[i])) for i in top]
 
 
-def fuse(rankings: list[list[tuple[int, float]]], k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: each ranking gives 1 / (k + rank); best total first."""
+def fuse(
+    rankings: list[list[tuple[int, float]]],
+    k: float = RRF_K,
+    weights: list[float] | None = None,
+) -> list[tuple[int, float]]:
+    """Weighted reciprocal rank fusion: ranking r gives weight_r / (k + rank); best first."""
+    weights = weights or [1.0] * len(rankings)
     total: dict[int, float] = {}
-    for ranking in rankings:
+    for weight, ranking in zip(weights, rankings, strict=True):
         for rank, (pid, _) in enumerate(ranking, start=1):
-            total[pid] = total.get(pid, 0.0) + 1.0 / (k + rank)
+            total[pid] = total.get(pid, 0.0) + weight / (k + rank)
     return sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def by_page(records: list[dict], limit: int) -> list[dict]:
+    """One result per page, in rank order: the page's best passage, how many more of the
+    page's passages matched, and every matching passage's boxes on that page."""
+    pages: dict[tuple[int, int], dict] = {}
+    for r in records:
+        key = (r["doc_id"], r["pdf_pages"][0])
+        page = pages.get(key)
+        if page is None:
+            if len(pages) == limit:
+                continue
+            page = pages[key] = {
+                **r,
+                "page": key[1],
+                "more_on_page": 0,
+                "page_passage_ids": [],
+                "page_boxes": [],
+            }
+        else:
+            page["more_on_page"] += 1
+        page["page_passage_ids"].append(r["passage_id"])
+        page["page_boxes"] += r["boxes"].get(str(key[1]), [])
+    return list(pages.values())
 
 
 def _ranks(ranking: list[tuple[int, float]]) -> dict[int, int]:

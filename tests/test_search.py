@@ -16,7 +16,7 @@ from analyzer.db.passages import replace_passages
 from analyzer.db.vectors import passage_vector_index, vector_folder
 from analyzer.pipeline import Analyzer
 from analyzer.review.decisions import record_decision, undo_decision
-from analyzer.search import fuse, rank_passages
+from analyzer.search import QUESTION_WORDS, fuse, keyword_query, rank_passages
 from analyzer.types import PagePart, Passage
 from tests.conftest import invoke
 from tests.pdf_factory import two_column_pdf
@@ -177,5 +177,39 @@ def test_the_cli_searches_within_filters(db, db_path):
     rows = json.loads(out.stdout)
     assert rows and {r["file_name"] for r in rows} == {"beta-2023.pdf"}
     assert {"score", "similarity", "keyword_rank", "candidate_for", "decisions"} <= set(rows[0])
+    assert {"page", "more_on_page", "page_passage_ids", "page_boxes"} <= set(rows[0])
+    assert len({(r["doc_id"], r["page"]) for r in rows}) == len(rows)
     bad = invoke("search", "steel", "--mode", "fuzzy", db=db_path)
     assert bad.returncode != 0 and "--mode" in bad.stderr
+
+
+def test_results_are_pages_each_once_with_their_other_matches(tmp_path, embedder, sample_pdf):
+    """A page with several matching passages is one result: its best passage, how many more
+    matched, and every match's boxes on that page (the page image boxes them all)."""
+    db = open_db(tmp_path / "sample.db")
+    assert Analyzer(db, embedder=embedder).analyze(sample_pdf).error is None
+    passages = rank_passages(db, embedder, "suppliers", limit=50, pages=False)
+    pages = rank_passages(db, embedder, "suppliers", limit=50)
+    keys = [(r["doc_id"], r["page"]) for r in pages]
+    assert len(keys) == len(set(keys)), "no page twice"
+    by_page: dict[tuple[int, int], list[dict]] = {}
+    for r in passages:
+        by_page.setdefault((r["doc_id"], r["pdf_pages"][0]), []).append(r)
+    repeated = [k for k, rs in by_page.items() if len(rs) > 1]
+    assert repeated, "the fixture has a page with several matching passages"
+    for r in pages:
+        mine = by_page.get((r["doc_id"], r["page"]), [])
+        if not mine:
+            continue  # read further down than the passage list above
+        assert r["passage_id"] == mine[0]["passage_id"], "the page's best passage stands for it"
+        assert r["more_on_page"] == len(r["page_passage_ids"]) - 1
+        assert set(r["page_passage_ids"]) >= {m["passage_id"] for m in mine}
+        assert len(r["page_boxes"]) >= sum(len(m["boxes"].get(str(r["page"]), [])) for m in mine)
+    assert [r["passage_id"] for r in pages][0] == passages[0]["passage_id"]
+
+
+def test_question_words_are_left_out_of_the_keyword_query_only():
+    q = "According to the company's Disclosure from FY2023, which suppliers were audited?"
+    assert keyword_query(q).split() == ["to", "the", "from", "suppliers", "were", "audited"]
+    assert keyword_query("What does the company report?") == "the"  # nothing left to match
+    assert not QUESTION_WORDS & {"supplier", "suppliers", "steel", "audit", "cobalt", "emissions"}

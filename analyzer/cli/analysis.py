@@ -367,13 +367,14 @@ def search(
     mode: Annotated[
         str, typer.Option(help="hybrid (meaning + keywords), dense or keyword")
     ] = "hybrid",
-    limit: Annotated[int, typer.Option(help="how many passages")] = 10,
+    limit: Annotated[int, typer.Option(help="how many pages")] = 10,
     format: FormatOption = TableFormat.table,
     model: ModelOption = None,
     backend: BackendOption = None,
     db: DbOption = None,
 ) -> None:
-    """Rank stored passages against free text, by meaning and keywords (fused)."""
+    """Rank stored pages against free text, by meaning and keywords (fused): each page once,
+    with its best passage and how many more passages on it matched."""
     from analyzer.db.connection import StoreError
     from analyzer.embeddings.model import EmbeddingError
     from analyzer.search import MODES
@@ -395,11 +396,14 @@ def search(
     if format is TableFormat.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table("score", "doc", "citation", "text", "candidate for", show_lines=True)
+    table = Table("score", "doc", "page", "best passage", "candidate for", show_lines=True)
     for r in rows:
         marks = ", ".join(f"{c['criterion']} #{c['rank']}" for c in r["candidate_for"])
+        citation = r["citation"]
+        if r.get("more_on_page"):
+            citation += f"\n{r['more_on_page']} more passage(s) on this page"
         table.add_row(
-            f"{r['score']:.3f}", Text(r["file_name"]), Text(r["citation"]),
+            f"{r['score']:.3f}", Text(r["file_name"]), Text(citation),
             Text(r["text"][:400]), Text(marks),
         )  # fmt: skip
     out.print(table)
