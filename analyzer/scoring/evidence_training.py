@@ -43,9 +43,9 @@ MAX_LENGTH = 192  # tokens of criterion + passage; the passage is truncated, nev
 EPOCHS = 1
 BATCH = 16
 LEARNING_RATE = 4e-5
-NEIGHBOUR_NEGATIVES = (
-    2  # per evidence passage: other criteria of its section it is not evidence for
-)
+# per evidence passage: other criteria of its section it is not evidence for
+NEIGHBOUR_NEGATIVES = 2
+TRAIN_POOL = 5  # pool passages per criterion whose uncited ones are hard negatives
 SEED = 0
 
 

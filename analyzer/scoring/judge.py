@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from analyzer.levels import find_cues
 from analyzer.textkinds import is_non_evidence
 
-POOL = 5  # distinct passages per criterion the evidence model reads
+POOL = 4  # distinct passages per criterion the evidence model reads at run time
 CUES = ("binding", "dated", "quantified", "supply chain", "hedged")
 FEATURES = (
     "best_p_evidence",
@@ -65,6 +65,26 @@ def mask_non_evidence(probs: np.ndarray, texts: list[str]) -> np.ndarray:
         if is_non_evidence(text):
             out[row] = (1.0, 0.0, 0.0)
     return out
+
+
+def read_pools(
+    model, criterion_texts: list[str], texts: list[str], pools: list[np.ndarray]
+) -> list[np.ndarray]:
+    """The evidence model's (k, 3) readings of each criterion's pool. Text that is never
+    evidence (contents, headings, index rows) is not read at all: it is "not evidence"."""
+    left, right, where = [], [], []
+    readings = [np.tile(np.array([1.0, 0.0, 0.0], np.float32), (len(idx), 1)) for idx in pools]
+    for j, idx in enumerate(pools):
+        for row, i in enumerate(idx):
+            if not is_non_evidence(texts[int(i)]):
+                left.append(criterion_texts[j])
+                right.append(texts[int(i)])
+                where.append((j, row))
+    if left:
+        probs = model.predict_proba(left, right)
+        for (j, row), p in zip(where, probs, strict=True):
+            readings[j][row] = p
+    return readings
 
 
 def features(probs: np.ndarray, best_text: str, base_any: float, base_full: float) -> list[float]:

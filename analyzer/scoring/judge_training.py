@@ -27,6 +27,7 @@ from analyzer.db.passages import load_passages
 from analyzer.scoring.evidence import EvidenceModel, criterion_text
 from analyzer.scoring.evidence_training import (
     NEIGHBOUR_NEGATIVES,
+    TRAIN_POOL,
     Pairs,
     fit_cross_encoder,
     lookalike_pairs,
@@ -38,8 +39,8 @@ from analyzer.scoring.judge import (
     Judge,
     base_rates,
     features,
-    mask_non_evidence,
     pool,
+    read_pools,
 )
 from analyzer.scoring.labels import squash
 from analyzer.scoring.scorers import HybridScorer
@@ -108,7 +109,7 @@ def reports_from_db(
         pools, cited, levels = [], [], []
         for j, c in enumerate(criteria.criteria):
             g = gold.get((sha, c.id), {"level": 0, "quotes": []})
-            pools.append(pool(scores[:, j], hashes, POOL))
+            pools.append(pool(scores[:, j], hashes, TRAIN_POOL))
             hits = quote_passages(texts, pages, g["quotes"]) if g["level"] > 0 else set()
             cited.append({i: g["level"] for i in hits})
             levels.append(g["level"])
@@ -163,18 +164,13 @@ def training_pairs(
     return pairs
 
 
-def read_pools(
+def read_report(
     model: EvidenceModel, report: ReportPools, criteria: CriteriaSet
 ) -> list[np.ndarray]:
-    """The evidence model's (k, 3) probabilities over each criterion's pool of one report."""
+    """The evidence model's (k, 3) readings of each criterion's run-time pool (its first
+    POOL passages) in one report, as the pipeline reads them."""
     texts = [criterion_text(c) for c in criteria.criteria]
-    left, right, spans = [], [], []
-    for j, idx in enumerate(report.pools):
-        spans.append((len(left), len(left) + len(idx)))
-        left += [texts[j]] * len(idx)
-        right += [report.texts[int(i)] for i in idx]
-    probs = mask_non_evidence(model.predict_proba(left, right), right)
-    return [probs[a:b] for a, b in spans]
+    return read_pools(model, texts, report.texts, [idx[:POOL] for idx in report.pools])
 
 
 def judge_rows(
@@ -182,7 +178,7 @@ def judge_rows(
 ) -> np.ndarray:
     rows = []
     for j, p in enumerate(probs):
-        best = report.pools[j][int(np.argmax(1 - p[:, 0]))] if len(p) else None
+        best = report.pools[j][: len(p)][int(np.argmax(1 - p[:, 0]))] if len(p) else None
         text = report.texts[int(best)] if best is not None else ""
         rows.append(features(p, text, float(base_any[j]), float(base_full[j])))
     return np.asarray(rows, np.float32)
@@ -216,7 +212,7 @@ def cross_validate(
         fit_cross_encoder(pairs, base_model, folder, progress=progress, reuse=True)
         model = EvidenceModel(folder)
         for i in test:
-            out[reports[i].sha256] = read_pools(model, reports[i], criteria)
+            out[reports[i].sha256] = read_report(model, reports[i], criteria)
     return out
 
 
@@ -261,10 +257,10 @@ def read_twice(
         scores = hybrid.score(texts, np.vstack([vectors] * factor))
         twin = ReportPools(
             report.sha256, report.file_name, texts, hashes,
-            [pool(scores[:, j], hashes, POOL) for j in range(scores.shape[1])],
+            [pool(scores[:, j], hashes, TRAIN_POOL) for j in range(scores.shape[1])],
             report.cited, report.levels,
         )  # fmt: skip
-        probs = read_pools(model, twin, criteria)
+        probs = read_report(model, twin, criteria)
         F = judge_rows(twin, probs, judge.base_any, judge.base_full)
         levels.append(judge.predict(F)[0])
     return levels[0], levels[1]
@@ -394,7 +390,7 @@ def evaluate_on_gold(
     if aside:
         judged = {}
         for r in aside:
-            F = judge_rows(r, read_pools(model, r, criteria), judge.base_any, judge.base_full)
+            F = judge_rows(r, read_report(model, r, criteria), judge.base_any, judge.base_full)
             judged[r.sha256] = judge.predict(F)[0]
         result["held_out"] = {**result.get("held_out", {}), **figures_on(aside, judged)}
     changed, total, names = 0, 0, []

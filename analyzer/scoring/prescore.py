@@ -21,7 +21,7 @@ import numpy as np
 
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.scoring.evidence import CARD_FILE, EvidenceModel, criterion_text
-from analyzer.scoring.judge import POOL, Judge, features, mask_non_evidence, pool
+from analyzer.scoring.judge import POOL, Judge, features, pool, read_pools
 
 JUDGE_FILE = "judge.joblib"
 EVIDENCE_AT = 0.5  # P(evidence) from which the model reads a passage as evidence
@@ -98,14 +98,7 @@ class PreScorer:
             pool(hybrid[:, j], hashes, POOL) if len(texts) else np.zeros(0, int)
             for j in range(n_criteria)
         ]
-        left = [self.texts[j] for j, idx in enumerate(pools) for _ in idx]
-        right = [texts[int(i)] for idx in pools for i in idx]
-        flat = self.model.predict_proba(left, right)
-        probs, start = [], 0
-        for idx in pools:
-            p = mask_non_evidence(flat[start : start + len(idx)], [texts[int(i)] for i in idx])
-            start += len(idx)
-            probs.append(p)
+        probs = read_pools(self.model, self.texts, texts, pools)
         judge = self.judge_model
         rows = []
         for j, p in enumerate(probs):
