@@ -106,6 +106,9 @@ def main() -> None:
     parser.add_argument("--learning-curve", action="store_true")
     parser.add_argument("--save-model", action="store_true")
     parser.add_argument("--base-model", default=None, help="folder to fine-tune (default: MiniLM)")
+    parser.add_argument(
+        "--model-dir", default=None, help="with --save-model: this folder (reused if fitted)"
+    )
     parser.add_argument("--work", default=None, help="folder for the fold models (default: temp)")
     parser.add_argument(
         "--held-out",

