@@ -181,17 +181,7 @@ def _nearest(
     if not index.ids.size or (rows is not None and not rows.size):
         return []
     vector = np.asarray(embedder.encode([query])[0], dtype=np.float32)
-    if rows is None:
-        ids, scores = index.ids, index.matrix @ vector
-    elif len(rows) * 8 > len(index.ids):  # a wide scope: one scan beats gathering rows
-        ids, scores = index.ids[rows], (index.matrix @ vector)[rows]
-    else:
-        ids, scores = index.ids[rows], index.matrix[rows] @ vector
-    top = np.arange(len(scores))
-    if len(scores) > depth:
-        top = np.argpartition(-scores, depth)[:depth]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(ids[i]), float(scores[i])) for i in top]
+    return index.nearest(vector, rows, depth)
 
 
 def fuse(

@@ -213,3 +213,32 @@ def test_question_words_are_left_out_of_the_keyword_query_only():
     assert keyword_query(q).split() == ["to", "the", "from", "suppliers", "were", "audited"]
     assert keyword_query("What does the company report?") == "the"  # nothing left to match
     assert not QUESTION_WORDS & {"supplier", "suppliers", "steel", "audit", "cobalt", "emissions"}
+
+
+def test_the_compact_copy_shortlists_and_exact_scores_decide(
+    tmp_path, embedder, sample_pdf, two_reports, monkeypatch
+):
+    """Wide scopes are answered by the 8-bit copy's shortlist, scored again exactly: the top
+    hits and their scores are the exact search's, with and without a scope, and the copy
+    is kept in a file beside the vectors."""
+    import analyzer.db.vectors as vectors
+
+    shutil.copy(two_reports, tmp_path / "two.db")
+    db = open_db(tmp_path / "two.db")
+    assert Analyzer(db, embedder=embedder).analyze(sample_pdf).error is None
+    exact = rank_passages(db, embedder, "cobalt refiners audited", limit=8, mode="dense")
+    docs = [r["id"] for r in db["documents"].rows]
+    sample = max(docs)  # 97 passages: wider than the shortlist, so the selector is used
+    scoped_exact = rank_passages(db, embedder, "suppliers", sample, limit=5, mode="dense")
+    monkeypatch.setattr(vectors, "COMPACT_FROM", 1)
+    monkeypatch.setattr(vectors, "SHORTLIST", 30)
+    vectors._cache.clear()
+    index = passage_vector_index(db, embedder.name)
+    assert index.ids.size > 60, "the shortlist must be narrower than the scope"
+    compact = rank_passages(db, embedder, "cobalt refiners audited", limit=8, mode="dense")
+    scoped = rank_passages(db, embedder, "suppliers", sample, limit=5, mode="dense")
+    assert {r["doc_id"] for r in scoped} == {sample}
+    assert [r["passage_id"] for r in compact] == [r["passage_id"] for r in exact]
+    assert [r["similarity"] for r in compact] == [r["similarity"] for r in exact]
+    assert [r["passage_id"] for r in scoped] == [r["passage_id"] for r in scoped_exact]
+    assert index.compact_path is not None and index.compact_path.is_file()

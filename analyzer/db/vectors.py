@@ -6,6 +6,13 @@ in the OS cache, not in the process's own memory). The file is a cache of the da
 it records the passages' change counter (``db/fts.py``) and the newest embedding row it
 saw, and is rebuilt from the database when either moved. A database in memory gets the
 same matrix in memory.
+
+At a million passages one exact scan of the float32 matrix reads 1.5 GB. A wide scope is
+therefore answered first by a compact copy, 8 bits a dimension (faiss's scalar quantizer,
+a quarter of the bytes, memory-mapped like the matrix), whose best ``SHORTLIST`` rows are
+then scored again exactly from the float32 matrix: the order of the top hits is the exact
+one whenever the exact top hits are in the shortlist (recall is measured against exact
+search in benchmarks/search.py). Narrow scopes (a document, a company) are scanned exactly.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from sqlite_utils import Database
 from analyzer.db.fts import passages_generation
 
 _BATCH = 50_000
+COMPACT_FROM = 100_000  # rows in scope from which the compact copy answers first
+SHORTLIST = 400  # rows the compact copy passes on to be scored exactly
 _cache: dict[tuple[str, str], VectorIndex] = {}
 _lock = threading.Lock()
 
@@ -35,6 +44,87 @@ class VectorIndex:
     docs: np.ndarray  # int64: each row's document id, so a scope needs no SQL per passage
     matrix: np.ndarray  # float32, possibly a read-only memmap
     stamp: list[int]
+    compact_path: Path | None = None  # where the 8-bit copy is (None: in memory only)
+    _compact: object | None = None
+
+    def nearest(
+        self, vector: np.ndarray, rows: np.ndarray | None, depth: int
+    ) -> list[tuple[int, float]]:
+        """(passage id, cosine) of the `depth` nearest rows in scope (None: every row),
+        best first; scores are always the exact float32 ones."""
+        if not self.ids.size or (rows is not None and not rows.size):
+            return []
+        wide = len(self.ids) if rows is None else len(rows)
+        shortlist = None
+        if wide >= COMPACT_FROM and wide > SHORTLIST:
+            shortlist = self._shortlist(vector, rows, max(SHORTLIST, depth))
+        if shortlist is not None:
+            rows = np.sort(shortlist)
+            scores = self.matrix[rows] @ vector
+        elif rows is None:
+            scores = self.matrix @ vector
+        elif len(rows) * 8 > len(self.ids):  # a wide scope: one scan beats gathering rows
+            scores = (self.matrix @ vector)[rows]
+        else:
+            scores = self.matrix[rows] @ vector
+        ids = self.ids if rows is None else self.ids[rows]
+        top = np.arange(len(scores))
+        if len(scores) > depth:
+            top = np.argpartition(-scores, depth)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(ids[i]), float(scores[i])) for i in top]
+
+    def _shortlist(self, vector: np.ndarray, rows: np.ndarray | None, k: int) -> np.ndarray | None:
+        """The compact copy's best k rows in scope, or None when faiss is not installed."""
+        compact = self.compact()
+        if compact is None:
+            return None
+        import faiss
+
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        params = None
+        if rows is not None:
+            params = faiss.SearchParametersScalarQuantizer()
+            params.sel = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+        _, found = compact.search(query, k, params=params)  # type: ignore[attr-defined]
+        found = found[0]
+        return found[found >= 0].astype(np.int64)
+
+    def compact(self) -> object | None:
+        """The 8-bit copy of the matrix (built, or mapped from its file, on first use)."""
+        if self._compact is not None:
+            return self._compact
+        try:
+            import faiss
+        except ImportError:
+            return None
+        faiss.omp_set_num_threads(1)  # the other core runs the keyword search meanwhile
+        path = self.compact_path
+        if path is not None and path.is_file():
+            try:
+                meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
+                if meta.get("stamp") == self.stamp and meta.get("rows") == len(self.ids):
+                    self._compact = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+                    return self._compact
+            except (OSError, ValueError, RuntimeError):
+                pass
+        dim = self.matrix.shape[1]
+        index = faiss.IndexScalarQuantizer(
+            dim, faiss.ScalarQuantizer.QT_8bit_uniform, faiss.METRIC_INNER_PRODUCT
+        )
+        sample = np.asarray(self.matrix[:: max(1, len(self.matrix) // 20_000)], np.float32)
+        index.train(sample)
+        for start in range(0, len(self.matrix), _BATCH):
+            index.add(np.ascontiguousarray(self.matrix[start : start + _BATCH], np.float32))
+        if path is not None:
+            tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+            faiss.write_index(index, str(tmp))
+            os.replace(tmp, path)
+            path.with_suffix(".json").write_text(
+                json.dumps({"stamp": self.stamp, "rows": len(self.ids)})
+            )
+        self._compact = index
+        return index
 
     def rows_in_documents(self, doc_ids: list[int]) -> np.ndarray:
         """Matrix rows of the passages of the given documents."""
@@ -91,6 +181,10 @@ def _paths(db_file: Path, model: str) -> tuple[Path, Path, Path]:
     return folder / f"{slug}.f32.npy", folder / f"{slug}.rows.npy", folder / f"{slug}.json"
 
 
+def _compact_path(db_file: Path, model: str) -> Path:
+    return _paths(db_file, model)[0].with_name(_paths(db_file, model)[0].name[:-8] + ".sq8.faiss")
+
+
 def _open_file(db_file: Path, model: str, stamp: list[int]) -> VectorIndex | None:
     matrix_path, ids_path, meta_path = _paths(db_file, model)
     try:
@@ -103,7 +197,9 @@ def _open_file(db_file: Path, model: str, stamp: list[int]) -> VectorIndex | Non
         return None
     if rows.ndim != 2 or len(rows) != len(matrix):
         return None
-    return VectorIndex(rows[:, 0].copy(), rows[:, 1].copy(), matrix, stamp)
+    return VectorIndex(
+        rows[:, 0].copy(), rows[:, 1].copy(), matrix, stamp, _compact_path(db_file, model)
+    )
 
 
 def _build_file(db: Database, db_file: Path, model: str, stamp: list[int]) -> VectorIndex:
@@ -144,7 +240,9 @@ def _build_file(db: Database, db_file: Path, model: str, stamp: list[int]) -> Ve
     os.replace(tmp_ids, ids_path)
     meta_path.write_text(json.dumps({"model": model, "stamp": stamp, "rows": filled}))
     matrix = np.load(matrix_path, mmap_mode="r")[:filled]
-    return VectorIndex(ids[:filled, 0].copy(), ids[:filled, 1].copy(), matrix, stamp)
+    return VectorIndex(
+        ids[:filled, 0].copy(), ids[:filled, 1].copy(), matrix, stamp, _compact_path(db_file, model)
+    )
 
 
 def _read_vectors(db: Database, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
