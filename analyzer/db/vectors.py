@@ -84,7 +84,7 @@ class VectorIndex:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         params = None
         if rows is not None:
-            params = faiss.SearchParametersScalarQuantizer()
+            params = faiss.SearchParameters()
             params.sel = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
         _, found = compact.search(query, k, params=params)  # type: ignore[attr-defined]
         found = found[0]
