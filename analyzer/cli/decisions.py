@@ -100,6 +100,7 @@ def export_evidence(
     from analyzer.db.connection import StoreError
     from analyzer.db.documents import find_document
     from analyzer.review import export as evidence
+    from analyzer.review.names import CompanyError
 
     if (doc is None) == (company is None):
         fail("give either a document or --company")
@@ -110,8 +111,46 @@ def export_evidence(
             doc_id = find_document(database, doc)["id"]
         except StoreError as exc:
             fail(str(exc))
-    rows = evidence.confirmed(database, doc_id, company)
+    try:
+        rows = evidence.confirmed(database, doc_id, company)
+    except CompanyError as exc:
+        fail(str(exc))
     if format is EvidenceFormat.csv:
         sys.stdout.write(evidence.to_csv(rows))
     else:
         sys.stdout.write(evidence.to_json(rows) + "\n")
+
+
+def export_gold(
+    path: Annotated[Path, typer.Argument(help="JSON-lines file to write (gold format)")],
+    with_gold: Annotated[
+        Path | None,
+        typer.Option(
+            "--with-gold",
+            help="put this gold file's lines first (e.g. labels/gold/gold.jsonl), so "
+            "analyzer train --prescore --gold PATH learns from both",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write every confirmed criterion level (criterion review) as a gold decision."""
+    from analyzer.review.criteria import export_gold as export
+
+    if path.is_dir():
+        fail(f"{path}: is a folder; give a file name")
+    if with_gold is not None and not with_gold.is_file():
+        fail(f"{with_gold}: no such gold file")
+    database = open_database(db, must_exist=True)
+    try:
+        counts = export(database, path, with_gold)
+    except OSError as exc:
+        fail(f"{path}: cannot write ({exc.strerror or exc})")
+    except (ValueError, KeyError) as exc:
+        fail(f"{with_gold}: not a gold file ({exc})")
+    out.print(
+        f"wrote {counts['reviewed']} reviewed criterion level(s)"
+        + (f" after {counts['gold']} gold line(s)" if with_gold else "")
+        + f" to {path}",
+        highlight=False,
+        markup=False,
+    )

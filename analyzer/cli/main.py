@@ -58,6 +58,7 @@ app.add_typer(report.document_app, name="document")
 app.add_typer(web.users_app, name="users")
 app.command("serve")(web.serve)
 app.command("export-evidence")(decisions.export_evidence)
+app.command("export-gold")(decisions.export_gold)
 app.command("undo")(decisions.undo)
 
 

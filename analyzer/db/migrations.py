@@ -403,3 +403,30 @@ def m012_draft_reasons(db: Database) -> None:
     dated), p. 47: '...'") and the candidates it rests on (a JSON list of passage ids)."""
     db["drafts"].add_column("reason", str)
     db["drafts"].add_column("evidence", str)
+
+
+@migrations()
+def m015_criterion_decisions(db: Database) -> None:
+    """Review at the analyst's unit of work: the level of a criterion for a report, with the
+    passages it rests on. Appended like the decisions table (undo is a row too), so four
+    eyes, history and the gold export read the same rows."""
+    db["criterion_decisions"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "criteria_version": str,
+            "criterion_id": str,
+            "action": str,  # accept (level above 0), reject (level 0), undo
+            "level": int,
+            "evidence": str,  # JSON [{passage_id, passage_hash, quote, pdf_page, page_label}]
+            "draft_level": int,  # the machine's draft when the decision was taken
+            "comment": str,
+            "reviewer": str,
+            "adjudication": int,
+            "reverts_id": int,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["criterion_decisions"].create_index(["document_id", "criterion_id"])

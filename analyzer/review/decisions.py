@@ -187,6 +187,12 @@ def record_decision(
         quote = _check_quote(passage, quote)
     if criterion is not None:
         criterion = _criterion_id(db, cand["criteria_version"], criterion)
+    if action == "correct" and level is None and before["verdict"] is None:
+        # Editing the quote or moving an unreviewed candidate must not confirm it at a level
+        # nobody chose (the suggestion was read from another sentence or criterion).
+        raise DecisionError(
+            "say the level (0, 1 or 2): correcting an unreviewed candidate decides it"
+        )
     # A follow-up decision starts from the current state: a moved candidate stays moved.
     new_criterion = criterion or before["criterion"]
     new_quote = quote if quote is not None else before["quote"]

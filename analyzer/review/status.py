@@ -24,7 +24,6 @@ from analyzer.db.criteria import criteria_content
 from analyzer.db.decisions import document_decisions
 from analyzer.db.documents import (
     all_documents,
-    companies_like,
     company_documents,
     document_by_id,
     document_pages,
@@ -41,6 +40,7 @@ from analyzer.review.decisions import (
     record_decision,
     state,
 )
+from analyzer.review.names import match_company
 from analyzer.review.order import order_key
 
 OPEN, SECOND, CONFIRMED, REJECTED, DISPUTED = (
@@ -123,18 +123,16 @@ def _documents(db: Database, doc_id: int | None, company: str | None) -> list[di
         doc = document_by_id(db, doc_id)
         return [doc] if doc else []
     if company:
-        docs = company_documents(db, company)
-        if not docs:
-            # As analyzer report does: a part of the name that fits one company is enough.
-            names = companies_like(db, company)
-            if len(names) == 1:
-                docs = company_documents(db, names.pop())
-        return docs
+        # As a person types it (any case, the start or a unique part of the name); a name
+        # that fits none raises CompanyError with a "did you mean" instead of nothing.
+        known = {d["company"] for d in all_documents(db) if d["company"]}
+        return company_documents(db, match_company(known, company))
     return all_documents(db)
 
 
 def items(db: Database, doc_id: int | None = None, company: str | None = None) -> list[Item]:
-    """Every review item of the chosen documents (all when none is chosen)."""
+    """Every review item of the chosen documents (all when none is chosen); raises
+    CompanyError when ``company`` names no stored company."""
     docs = _documents(db, doc_id, company)
     if not docs:
         return []
@@ -214,7 +212,9 @@ def progress(db: Database, doc_id: int | None = None, company: str | None = None
     per_document: dict[int, dict] = defaultdict(lambda: _counter())
     total = _counter()
     for item, st in statuses(db, items(db, doc_id, company)):
-        for counter in (per_criterion[item.key[2]], per_document[item.key[0]], total):
+        # A moved item counts under the criterion it was moved to, as in the scorecard.
+        where = st["state"]["criterion"] or item.key[2]
+        for counter in (per_criterion[where], per_document[item.key[0]], total):
             counter["items"] += 1
             counter[st["status"]] += 1
             counter["reviewed"] += st["status"] in DONE
@@ -439,6 +439,7 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
     )
     return {
         "candidate_id": cand["id"],
+        "passage_id": cand["passage_id"],
         "document": {
             "id": doc["id"],
             "file_name": doc["file_name"],

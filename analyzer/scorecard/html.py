@@ -9,7 +9,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analyzer.db.connection import now
-from analyzer.scorecard.charts import bars_svg, heatmap_svg, ranked, unreviewed_drafts
+from analyzer.scorecard.charts import (
+    bars_svg,
+    heatmap_svg,
+    ranked,
+    subsection_bars_svg,
+    unreviewed_drafts,
+)
 from analyzer.scorecard.records import LEVEL_WORDS, breakdown_rows, structure
 from analyzer.scorecard.scores import Scorecard
 
@@ -35,6 +41,9 @@ def _common(card: Scorecard) -> dict:
         "generated_at": now(),
         "criteria_version": card.criteria_set.version,
         "scoring_version": card.criteria_set.scoring.version,
+        "rules_name": f"{card.criteria_set.title or card.criteria_set.name} "
+        f"({card.criteria_set.name})",
+        "rules_date": card.rules_date or "date not recorded",
         "section_names": card.criteria_set.scoring.section_names,
     }
 
@@ -56,6 +65,7 @@ def company_html(card: Scorecard) -> str:
         previous_rows=previous_rows,
         sections=structure(cset),
         by_sub=by_sub,
+        chart=subsection_bars_svg(card),
         **_common(card),
     )
 

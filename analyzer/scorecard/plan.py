@@ -36,7 +36,12 @@ class ReportPlan:
 
 
 def plan_files(
-    cards: list[Scorecard], season: str, company: str | None, fmt: str, out_dir: str | Path
+    cards: list[Scorecard],
+    season: str,
+    company: str | None,
+    fmt: str,
+    out_dir: str | Path,
+    drafts: bool = False,
 ) -> list[ReportFile]:
     """The files for built scorecards; ``company`` is the resolved company or None."""
     out_dir = Path(out_dir)
@@ -47,7 +52,10 @@ def plan_files(
             groups.insert(0, (cards, None))
     else:
         groups.append((cards, company))
-    return [ReportFile(out_dir / file_name(season, who, fmt), group, who) for group, who in groups]
+    return [
+        ReportFile(out_dir / file_name(season, who, fmt, drafts), group, who)
+        for group, who in groups
+    ]
 
 
 def plan_reports(
@@ -61,7 +69,11 @@ def plan_reports(
     """Build the season's scorecards and plan their files; raises ReportError when empty."""
     name, resolved, cards = scorecards_for(db, season, company)
     return ReportPlan(
-        name, get_season(db, name), fmt, plan_files(cards, name, resolved, fmt, out_dir), drafts
+        name,
+        get_season(db, name),
+        fmt,
+        plan_files(cards, name, resolved, fmt, out_dir, drafts),
+        drafts,
     )
 
 

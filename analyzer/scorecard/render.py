@@ -51,10 +51,13 @@ def scorecards_for(
     return name, resolved, build_scorecards(db, name, resolved, cset)
 
 
-def file_name(season: str, company: str | None, fmt: str) -> str:
+def file_name(season: str, company: str | None, fmt: str, drafts: bool = False) -> str:
+    """The report's file name; a pack with machine drafts has its own, so it never
+    overwrites the confirmed-only pack a company is sent."""
     ext = "html" if fmt == "pack" else fmt
     if fmt == "pack":
-        return f"{html.slug(company or 'company')}-{season}-evidence-pack.{ext}"
+        kind = "evidence-pack-with-drafts" if drafts else "evidence-pack"
+        return f"{html.slug(company or 'company')}-{season}-{kind}.{ext}"
     if fmt == "html":
         return f"{html.slug(company)}-{season}.{ext}" if company else f"leaderboard-{season}.html"
     return f"scorecards-{season}{'-' + html.slug(company) if company else ''}.{ext}"
@@ -104,4 +107,4 @@ def render_report(
         raise ReportError("an evidence pack is per company: give the company")
     name, resolved, cards = scorecards_for(db, season, company)
     content = render_cards(cards, name, resolved, fmt, get_season(db, name), company_link, drafts)
-    return content, MIMETYPES[fmt], file_name(name, resolved, fmt)
+    return content, MIMETYPES[fmt], file_name(name, resolved, fmt, drafts)

@@ -22,6 +22,9 @@ from analyzer.candidates.quotes import citation
 from analyzer.candidates.views import ocr_pages
 from analyzer.criteria.sets import CriteriaSet, Criterion
 from analyzer.criteria.stored import criteria_for_documents
+from analyzer.db.criteria import criteria_sets
+from analyzer.review.criteria import criterion_levels
+from analyzer.review.status import CONFIRMED, REJECTED
 from analyzer.scorecard import data
 from analyzer.scorecard.carryover import carry_over_suggestions
 from analyzer.scorecard.eligibility import Eligibility, check
@@ -94,6 +97,10 @@ class CriterionScore:
     searched: dict | None = None
     previous: dict | None = None  # {"season", "draft_level", "confirmed_level"}
     suggestions: list[dict] = field(default_factory=list)
+    # Review has settled the confirmed level: a criterion-level decision confirmed, accepted
+    # evidence, or every candidate decided. Unsettled criteria score 0 only provisionally.
+    settled: bool = False
+    criterion_review: dict | None = None  # {"status", "level", "reviewers", "reason"}
 
     @property
     def reviewed(self) -> bool:
@@ -122,6 +129,26 @@ class Scorecard:
     draft: Breakdown
     confirmed: Breakdown
     previous: Scorecard | None = None
+    rules_date: str | None = None  # when this criteria set (and its scoring rules) was stored
+
+    @property
+    def reviewed_count(self) -> int:
+        """Criteria whose confirmed level review has settled."""
+        return sum(c.settled for c in self.criteria)
+
+    @property
+    def review_summary(self) -> str:
+        """ "12 of 40 criteria reviewed": said wherever a confirmed score is shown."""
+        return f"{self.reviewed_count} of {len(self.criteria)} criteria reviewed"
+
+    @property
+    def review_finished(self) -> bool:
+        return self.reviewed_count == len(self.criteria)
+
+    def subsection_reviewed(self, key: tuple[str, str]) -> tuple[int, int]:
+        """(settled, all) criteria of a subsection."""
+        own = [c for c in self.criteria if (c.criterion.section, c.criterion.subsection) == key]
+        return sum(c.settled for c in own), len(own)
 
 
 def _doc_info(doc: dict, elig: Eligibility) -> dict:
@@ -246,10 +273,12 @@ def build_scorecard(
         proposed = d.get("original_criterion_id") or d["criterion_id"]
         decided[(d["document_id"], d.get("passage_hash"), proposed)] = d
     doc_infos = [_doc_info(d, eligibility[d["id"]]) for d in docs]
+    by_criterion = criterion_levels(db, list(by_id))
 
     scores = []
     for criterion in cset.criteria:
         cs = CriterionScore(criterion)
+        per_doc: dict[int, int] = {}
         for d in decisions:
             about = {d["criterion_id"], d.get("original_criterion_id")}
             if criterion.id not in about:
@@ -258,7 +287,17 @@ def build_scorecard(
                                          criterion.id)  # fmt: skip
             cs.evidence.append(ev)
             if ev.counts:
-                cs.confirmed_level = max(cs.confirmed_level, ev.level)
+                per_doc[ev.doc_id] = max(per_doc.get(ev.doc_id, 0), ev.level)
+        for doc in docs:  # a criterion-level decision is the report's level for the criterion
+            st = by_criterion.get((doc["id"], criterion.id))
+            if st is not None:
+                _criterion_decision(cs, st, doc, eligibility[doc["id"]], per_doc)
+        cs.confirmed_level = max(per_doc.values(), default=0)
+        cs.settled = (
+            cs.settled
+            or cs.confirmed_level > 0
+            or _all_decided(criterion.id, docs, cands, eligibility, decided)
+        )
         best = None
         doc_verdicts = []
         for doc in docs:
@@ -291,7 +330,7 @@ def build_scorecard(
         elif cs.draft_verdict == NOT_ASSESSED:
             cs.draft_level = None
             cs.draft_basis = "not assessed: no classifier trusted with a verdict"
-        if not cs.draft_level:
+        if not cs.draft_level or not cs.confirmed_level:  # a zero in either says why
             cs.searched = _searched(
                 criterion, docs, doc_infos, cands, eligibility, decided, cset.scoring
             )
@@ -306,10 +345,72 @@ def build_scorecard(
         criteria=scores,
         draft=aggregate(cset, {c.criterion.id: c.draft_level or 0 for c in scores}),
         confirmed=aggregate(cset, {c.criterion.id: c.confirmed_level for c in scores}),
+        rules_date=_rules_date(db, cset.version),
     )
     if with_previous:
         _attach_previous(db, card)
     return card
+
+
+def _rules_date(db: Database, version: str) -> str | None:
+    row = next((r for r in criteria_sets(db) if r["version"] == version), None)
+    return (row.get("created_at") or "")[:10] or None if row else None
+
+
+def _criterion_decision(
+    cs: CriterionScore, st: dict, doc: dict, elig: Eligibility, per_doc: dict[int, int]
+) -> None:
+    """A reviewer's level for the criterion in one document: its passages as evidence, and
+    once confirmed (four eyes) the document's level for the criterion, whatever the
+    candidate decisions said."""
+    last = st["decision"]
+    confirmed = st["status"] == CONFIRMED
+    who = ", ".join(sorted(st["reviewers"]))
+    reason = last["comment"] or f"criterion reviewed at level {st['level']}"
+    cs.criterion_review = {
+        "status": st["status"],
+        "level": st["level"],
+        "reviewers": who,
+        "reason": reason,
+        "file_name": doc["file_name"],
+    }
+    for e in st["evidence"]:
+        status = ("accepted" if elig.counts else "not counted") if confirmed else st["status"]
+        cs.evidence.append(
+            Evidence(
+                doc_id=doc["id"],
+                file_name=doc["file_name"],
+                quote=e["quote"],
+                pdf_page=e["pdf_page"],
+                page_label=e["page_label"],
+                status=status,
+                level=st["level"],
+                counts=confirmed and elig.counts,
+                reason=reason if confirmed else PENDING.get(st["status"], reason),
+                decision_id=last["id"],
+                reviewer=who,
+                decided_at=last["created_at"],
+                passage_hash=e.get("passage_hash"),
+            )
+        )
+    if confirmed and elig.counts:
+        per_doc[doc["id"]] = st["level"]
+        cs.settled = True
+
+
+def _all_decided(criterion_id, docs, cands, eligibility, decided) -> bool:
+    """Every candidate of the criterion in the counted documents has a final verdict."""
+    rows = [
+        (doc["id"], row["passage_hash"])
+        for doc in docs
+        if eligibility[doc["id"]].counts
+        for row in cands[doc["id"]].get(criterion_id, [])
+    ]
+    finals = (CONFIRMED, REJECTED)
+    return bool(rows) and all(
+        (d := decided.get((doc_id, h, criterion_id))) is not None and d["review_status"] in finals
+        for doc_id, h in rows
+    )
 
 
 def _searched(criterion, docs, doc_infos, cands, eligibility, decided, scoring) -> dict:

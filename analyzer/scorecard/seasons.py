@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from analyzer.db.connection import now
 from analyzer.db.documents import all_documents
 from analyzer.db.seasons import all_seasons, save_season, season_row
+from analyzer.review.names import CompanyError, match_company
 
 
 class SeasonError(Exception):
@@ -100,18 +101,12 @@ def companies(db: Database, season: str) -> list[str]:
 
 
 def resolve_company(db: Database, season: str, wanted: str) -> str:
-    """The stored company name a user means: exact (any case), else one unique partial match."""
-    known = companies(db, season)
-    exact = [c for c in known if c.lower() == wanted.strip().lower()]
-    if exact:
-        return exact[0]
-    partial = [c for c in known if wanted.strip().lower() in c.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    listing = ", ".join(known) or "none"
-    if partial:
-        raise SeasonError(f"company {wanted!r} matches several: {', '.join(partial)}")
-    raise SeasonError(f"no company {wanted!r} in season {season} (companies: {listing})")
+    """The stored company name a user means: exact (any case), else the one name it starts,
+    else one unique partial match; otherwise a SeasonError with a "did you mean"."""
+    try:
+        return match_company(companies(db, season), wanted, f"season {season}")
+    except CompanyError as exc:
+        raise SeasonError(str(exc)) from None
 
 
 def previous_season(db: Database, company: str, season: str) -> str | None:

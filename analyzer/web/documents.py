@@ -28,6 +28,7 @@ from analyzer.embeddings.model import EmbeddingError
 from analyzer.review import decisions
 from analyzer.review import export as evidence
 from analyzer.review import status as review
+from analyzer.review.names import CompanyError
 from analyzer.scorecard.metadata import set_document
 from analyzer.scorecard.seasons import SeasonError, add_season, list_seasons
 from analyzer.search import rank_passages, scope_choices
@@ -132,7 +133,10 @@ def export() -> ResponseReturnValue:
         return error(400, "choose a document (doc=ID) or a company (company=NAME)")
     if fmt not in ("csv", "json"):
         return error(400, "format must be csv or json")
-    rows = evidence.confirmed(db, doc_id, company)
+    try:
+        rows = evidence.confirmed(db, doc_id, company)
+    except CompanyError as exc:
+        return error(404, str(exc))
     stem = f"evidence-document-{doc_id}" if doc_id is not None else "evidence-company"
     body = evidence.to_csv(rows) if fmt == "csv" else evidence.to_json(rows)
     mimetype = "text/csv" if fmt == "csv" else "application/json"

@@ -17,6 +17,8 @@ from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from analyzer.processes import exit_with_parent
+
 MAX_SCALE = 3.0
 MAX_PIXELS = 6_000_000  # about 2,450 x 2,450: a 14,400-point page is drawn smaller, not huge
 MEMORY_LIMIT = 1 << 30  # the render child's address space: a hostile image fails alone
@@ -48,8 +50,10 @@ def render_png(path: str, pdf_page: int, scale: float) -> bytes:
 
 
 def _ignore_interrupts() -> None:
-    """Ctrl+C is the server's to handle; the child ends when the server does. Its memory
-    is capped, so a hostile page kills the child, never the server."""
+    """Ctrl+C is the server's to handle; the child ends when the server does, however
+    that ends (SIGTERM, kill -9). Its memory is capped, so a hostile page kills the child,
+    never the server."""
+    exit_with_parent()  # started from a request thread: watch, no death signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 

@@ -14,6 +14,7 @@ from analyzer.db.criteria import (
 )
 from analyzer.db.decisions import get_decision
 from analyzer.db.documents import all_documents, document_by_id, get_document
+from analyzer.review import criteria as criterion_review
 from analyzer.review import decisions
 from analyzer.review import status as review
 from analyzer.web.common import error, get_db, requires
@@ -77,6 +78,11 @@ def _card_json(db, candidate_id: int) -> ResponseReturnValue:
         and g.user["username"] not in card["reviewers"]
     )
     card["progress"] = _counts(db, card)
+    # The criterion's draft beside the candidate: the level the machine gives the report
+    # for this criterion, why, and whether this passage is one it rests on.
+    card["draft"] = criterion_review.card_draft(
+        db, card["document"]["id"], card["criterion"]["id"], card["passage_id"]
+    )
     return jsonify(card=card)
 
 
@@ -222,3 +228,103 @@ def adjudicate() -> ResponseReturnValue:
         if item.candidate is not None
     ]
     return render_template("adjudicate.html", disputes=disputes)
+
+
+# --- criterion review: the level of a criterion for a report --------------------------------
+
+
+@bp.get("/review/criteria")
+@requires("review")
+def criteria_page() -> ResponseReturnValue:
+    db = get_db()
+    doc_id = request.args.get("doc", type=int)
+    docs = all_documents(db)
+    if doc_id is None and docs:
+        doc_id = docs[0]["id"]
+    if doc_id is not None and document_by_id(db, doc_id) is None:
+        return error(404, f"no document {doc_id}")
+    return render_template(
+        "criterion_review.html",
+        documents=docs,
+        doc_id=doc_id,
+        criterion=request.args.get("criterion") or "",
+    )
+
+
+def _criterion_json(db, doc_id: int, criterion: str) -> ResponseReturnValue:
+    try:
+        view = criterion_review.criterion_view(
+            db, doc_id, criterion, g.user["username"], undo_any=_may("admin")
+        )
+    except criterion_review.CriterionReviewError as exc:
+        return error(404, str(exc))
+    view["settles"] = (
+        view["status"] == review.DISPUTED
+        and _may("adjudicate")
+        and g.user["username"] not in view["reviewers"]
+    )
+    return jsonify(view=view)
+
+
+@bp.get("/api/criterion-review/next")
+@requires("review")
+def next_criterion() -> ResponseReturnValue:
+    """The next criterion of a document this user has to review (drafts with evidence first)."""
+    db = get_db()
+    doc_id = request.args.get("doc", type=int)
+    if doc_id is None:
+        return error(400, "say which document (doc, a number)")
+    skip = {x for x in request.args.get("skip", "").split(",") if x.strip()}
+    try:
+        todo = criterion_review.criterion_queue(db, g.user["username"], doc_id, skip)
+        progress = criterion_review.criterion_progress(db, doc_id)
+    except criterion_review.CriterionReviewError as exc:
+        return error(404, str(exc))
+    if not todo:
+        return jsonify(view=None, progress=progress, skipped=len(skip))
+    return _criterion_json(db, doc_id, todo[0])
+
+
+@bp.get("/api/criterion-review/<int:doc_id>/<criterion>")
+@requires("review")
+def show_criterion(doc_id: int, criterion: str) -> ResponseReturnValue:
+    return _criterion_json(get_db(), doc_id, criterion)
+
+
+@bp.post("/api/criterion-review/<int:doc_id>/<criterion>/decide")
+@requires("review")
+def decide_criterion(doc_id: int, criterion: str) -> ResponseReturnValue:
+    """Confirm or set the criterion's level, with the passages (ids) it rests on."""
+    data = _body()
+    adjudication = bool(data.get("adjudication"))
+    if adjudication and not _may("adjudicate"):
+        return error(403, "only reviewers and admins adjudicate")
+    evidence = data.get("evidence", [])
+    try:
+        if not isinstance(evidence, list):
+            raise decisions.DecisionError("evidence must be a list of passage ids")
+        decision_id = criterion_review.decide_criterion(
+            get_db(),
+            doc_id,
+            criterion,
+            g.user["username"],
+            _level(data.get("level")),
+            evidence,
+            comment=_text(data, "comment"),
+            adjudication=adjudication,
+        )
+    except decisions.DecisionError as exc:
+        return error(400, str(exc))
+    return jsonify(decision_id=decision_id, doc=doc_id, criterion=criterion)
+
+
+@bp.post("/api/criterion-decisions/<int:decision_id>/undo")
+@requires("review")
+def undo_criterion(decision_id: int) -> ResponseReturnValue:
+    try:
+        undo_id = criterion_review.undo_criterion_decision(
+            get_db(), decision_id, g.user["username"], others_allowed=_may("admin")
+        )
+    except decisions.DecisionError as exc:
+        return error(400, str(exc))
+    return jsonify(decision_id=undo_id)

@@ -64,11 +64,17 @@
     if (skipped.length) params.set("skip", skipped.join(","));
     const data = await api("/api/next?" + params.toString());
     if (!data.card) {
+      // A clear end: the card goes (its keys with it) and the empty state says so; a status
+      // message (e.g. "criterion done") shows beside it, never in its place.
       card = null;
+      closeDialog();
       $("card").hidden = true;
       const done = data.progress ? counts(data.progress.document) : "";
-      setStatus(`Nothing left to review here (${done}).` + (data.skipped ? ` ${data.skipped} skipped.` : ""));
+      text("queue-empty-detail", `This document: ${done}.` + (data.skipped ? ` ${data.skipped} skipped (reload to see them again).` : ""));
+      $("queue-empty").hidden = false;
+      setStatus("");
       document.body.dataset.queueEmpty = "1";
+      delete document.body.dataset.card;
       return;
     }
     show(data.card);
@@ -84,6 +90,7 @@
     document.body.dataset.card = String(card.candidate_id);
     delete document.body.dataset.queueEmpty;
     setStatus("");
+    $("queue-empty").hidden = true;
     $("card").hidden = false;
     text("doc-name", card.document.file_name + (card.document.company ? ` · ${card.document.company}` : ""));
     text("citation", card.citation + (card.ocr ? " · text read by OCR from a scanned page" : ""));
@@ -124,6 +131,10 @@
     similar.href = `${similar.dataset.base}?${query}`;
     const sug = card.suggested;
     text("sug-level", sug.level);
+    text("sug-level-top", sug.level);
+    const draft = card.draft || {};
+    text("draft-level", draft.level === null || draft.level === undefined ? "not assessed" : draft.level);
+    text("draft-reason", (draft.reason ? `— ${draft.reason}` : "") + (draft.this_passage ? " (rests on this passage)" : ""));
     text("sug-reason", sug.reason);
     text("sug-cues", sug.cues && sug.cues.length ? `cues: ${sug.cues.join(", ")}` : "");
     text("score", Number(card.score).toFixed(3));
@@ -283,6 +294,10 @@
     $("dialog").hidden = false;
     input.hidden = mode === "move";
     select.hidden = mode !== "move";
+    // An edit or a move decides the candidate: its level is chosen, never taken from a
+    // suggestion read from another sentence or criterion.
+    $("dialog-level-label").hidden = mode === "comment";
+    $("dialog-level").value = "";
     if (mode === "move") {
       text("dialog-label", "Move to criterion");
       select.replaceChildren();
@@ -306,25 +321,29 @@
     $("dialog").hidden = true;
   }
 
-  function currentLevel() {
-    return card.state.level === null || card.state.level === undefined ? card.suggested.level : card.state.level;
-  }
-
   function submitDialog() {
     const mode = dialogMode;
+    const chosen = $("dialog-level").value;
+    if ((mode === "move" || mode === "quote") && chosen === "") {
+      setStatus("Choose the level (0, 1 or 2) first: an edit or a move decides the candidate.", true);
+      $("dialog-level").focus();
+      return;
+    }
     closeDialog();
     if (mode === "move") {
-      const level = Math.max(1, currentLevel());
-      decide({ action: "correct", criterion: $("dialog-select").value, level: level }, true);
+      decide({ action: "correct", criterion: $("dialog-select").value, level: Number(chosen) }, true);
     } else if (mode === "quote") {
-      decide({ action: "correct", quote: $("dialog-input").value, level: Math.max(1, currentLevel()) }, false);
+      decide({ action: "correct", quote: $("dialog-input").value, level: Number(chosen) }, true);
     } else if (mode === "comment") {
       decide({ action: "comment", comment: $("dialog-input").value }, false);
     }
   }
 
   function act(key) {
-    if (!card) return;
+    if (!card) {
+      setStatus("Nothing left to review here: no card to act on.");
+      return;
+    }
     if (key === "a") decide({ action: "accept", level: Math.max(1, card.suggested.level) }, true);
     else if (key === "1" || key === "2") decide({ action: "accept", level: Number(key) }, true);
     else if (key === "r" || key === "0") decide({ action: "reject" }, true);
