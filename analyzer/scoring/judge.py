@@ -17,10 +17,8 @@ P(level >= 2); the level is 2 when both reach 0.5, 1 when the first does, else 0
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-from sklearn.exceptions import NotFittedError
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -118,44 +116,53 @@ def base_rates(levels: np.ndarray, prior_weight: float = 4.0) -> tuple[np.ndarra
     return any_c, full_c
 
 
-def _logistic() -> Pipeline:
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+class Judge(BaseEstimator):
+    """Two logistic models over FEATURES: P(level >= 1) and P(level >= 2), a scikit-learn
+    estimator: hyperparameters in ``__init__`` (``get_params()`` goes on the model card),
+    fitted attributes with a trailing underscore, ``check_is_fitted`` before use.
 
+    ``fit(X, levels, base_rates=(any, full))`` also keeps the per-criterion base rates the
+    rows were built with, so run-time rows are built the same way."""
 
-@dataclass
-class Judge:
-    """Two logistic models over FEATURES: P(level >= 1) and P(level >= 2)."""
+    def __init__(self, C: float = 1.0, threshold: float = 0.5, pool: int = POOL) -> None:
+        self.C = C
+        self.threshold = threshold
+        self.pool = pool
 
-    base_any: np.ndarray | None = None  # per criterion, in the criteria set's order
-    base_full: np.ndarray | None = None
-    any_: Pipeline | None = None
-    full_: Pipeline | None = None
-    settings: dict = field(default_factory=lambda: {"C": 1.0, "threshold": 0.5, "pool": POOL})
+    def _logistic(self) -> Pipeline:
+        return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
 
-    def fit(self, F: np.ndarray, levels: np.ndarray) -> Judge:
+    def fit(
+        self,
+        X: np.ndarray,
+        levels: np.ndarray,
+        base_rates: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Judge:
         levels = np.asarray(levels)
         if len(set((levels >= 1).tolist())) < 2:
             raise ValueError("the judge needs reports both with and without evidence")
-        self.any_ = _logistic().fit(F, (levels >= 1).astype(int))
+        if base_rates is None:
+            raise ValueError("fit needs the per-criterion base_rates the rows were built with")
+        self.base_any_, self.base_full_ = (np.asarray(b, np.float64) for b in base_rates)
+        self.any_ = self._logistic().fit(X, (levels >= 1).astype(int))
         full = (levels >= 2).astype(int)
-        self.full_ = _logistic().fit(F, full) if len(set(full.tolist())) > 1 else None
+        self.full_ = self._logistic().fit(X, full) if len(set(full.tolist())) > 1 else None
         return self
 
-    def predict(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(level, P(level >= 1), P(level >= 2)) per row."""
-        if self.any_ is None or self.base_any is None:
-            raise NotFittedError("this judge is not fitted yet: call fit first")
-        check_is_fitted(self.any_)
-        F = np.asarray(F, np.float32).reshape(-1, len(FEATURES))
-        p_any = self.any_.predict_proba(F)[:, 1]
-        p_full = np.zeros(len(F)) if self.full_ is None else self.full_.predict_proba(F)[:, 1]
+        check_is_fitted(self, ["any_", "base_any_"])
+        X = np.asarray(X, np.float32).reshape(-1, len(FEATURES))
+        p_any = self.any_.predict_proba(X)[:, 1]
+        p_full = np.zeros(len(X)) if self.full_ is None else self.full_.predict_proba(X)[:, 1]
         p_full = np.minimum(p_full, p_any)
-        t = float(self.settings.get("threshold", 0.5))
+        t = self.threshold
         level = np.where(p_any >= t, np.where(p_full >= t, 2, 1), 0)
         return level, p_any, p_full
 
     def coefficients(self) -> dict[str, dict[str, float]]:
         """The fitted weights by feature name, for the card."""
+        check_is_fitted(self, ["any_"])
         out = {}
         for name, model in (("any", self.any_), ("full", self.full_)):
             if model is not None:

@@ -227,7 +227,7 @@ def judge_out_of_fold(
         judge = fit_judge([reports[i] for i in train], readings)
         for i in test:
             r = reports[i]
-            F = judge_rows(r, readings[r.sha256], judge.base_any, judge.base_full)
+            F = judge_rows(r, readings[r.sha256], judge.base_any_, judge.base_full_)
             predicted[r.sha256] = judge.predict(F)[0]
     return predicted
 
@@ -237,8 +237,7 @@ def fit_judge(reports: list[ReportPools], readings: dict[str, list[np.ndarray]])
     b_any, b_full = base_rates(np.vstack([r.levels for r in reports]))
     F = np.vstack([judge_rows(r, readings[r.sha256], b_any, b_full) for r in reports])
     L = np.concatenate([r.levels for r in reports])
-    judge = Judge(base_any=b_any, base_full=b_full).fit(F, L)
-    return judge
+    return Judge().fit(F, L, base_rates=(b_any, b_full))
 
 
 def read_twice(
@@ -261,7 +260,7 @@ def read_twice(
             report.cited, report.levels,
         )  # fmt: skip
         probs = read_report(model, twin, criteria)
-        F = judge_rows(twin, probs, judge.base_any, judge.base_full)
+        F = judge_rows(twin, probs, judge.base_any_, judge.base_full_)
         levels.append(judge.predict(F)[0])
     return levels[0], levels[1]
 
@@ -390,7 +389,7 @@ def evaluate_on_gold(
     if aside:
         judged = {}
         for r in aside:
-            F = judge_rows(r, read_report(model, r, criteria), judge.base_any, judge.base_full)
+            F = judge_rows(r, read_report(model, r, criteria), judge.base_any_, judge.base_full_)
             judged[r.sha256] = judge.predict(F)[0]
         result["held_out"] = {**result.get("held_out", {}), **figures_on(aside, judged)}
     changed, total, names = 0, 0, []
@@ -420,7 +419,11 @@ def evaluate_on_gold(
         created=stamp,
         trained_on=sorted(r.file_name for r in kept),
         gold_sha256=sha(Path(gold_path)),
-        judge={"features": list(FEATURES), "weights": judge.coefficients(), **judge.settings},
+        judge={
+            "features": list(FEATURES),
+            "params": judge.get_params(),
+            "weights": judge.coefficients(),
+        },
         cross_validated=result["cross_validated"]["model"],
         held_out={k: result["held_out"][k] for k in ("model", "all_zero")}
         if "held_out" in result

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.scoring.evidence import CARD_FILE, EvidenceModel, criterion_text
@@ -78,8 +79,8 @@ class PreScorer:
         self.judge_model = load_judge(self.path)
         self.criteria = criteria
         self.texts = [criterion_text(c) for c in criteria.criteria]
-        base = self.judge_model.base_any
-        if base is None or len(base) != len(self.texts):
+        check_is_fitted(self.judge_model, ["any_", "base_any_"])
+        if len(self.judge_model.base_any_) != len(self.texts):
             raise ValueError(f"{self.path}: judge fitted for another criteria set")
 
     def load(self) -> PreScorer:
@@ -107,8 +108,8 @@ class PreScorer:
                 features(
                     p,
                     texts[best] if best is not None else "",
-                    float(judge.base_any[j]),  # type: ignore[index]
-                    float(judge.base_full[j]),  # type: ignore[index]
+                    float(judge.base_any_[j]),
+                    float(judge.base_full_[j]),
                 )
             )
         level, p_any, p_full = judge.predict(np.asarray(rows, np.float32))
