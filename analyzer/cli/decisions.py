@@ -128,7 +128,7 @@ def export_gold(
         typer.Option(
             "--with-gold",
             help="put this gold file's lines first (e.g. labels/gold/gold.jsonl), so "
-            "analyzer train --prescore --gold PATH learns from both",
+            "analyzer evaluate --prescore --gold PATH --save-model learns from both",
         ),
     ] = None,
     db: DbOption = None,
