@@ -462,7 +462,8 @@ def gold_records(db: Database) -> list[dict]:
 def export_gold(db: Database, path: str | Path, with_gold: str | Path | None = None) -> dict:
     """Write the confirmed criterion levels as gold lines; with ``with_gold``, that gold file
     first and the review's decisions after it (a pair the gold already has keeps the gold's),
-    so ``analyzer evaluate --prescore --gold PATH --save-model`` learns from both. Returns the counts."""
+    so ``analyzer evaluate --prescore --gold PATH --save-model`` learns from both. Returns
+    the counts."""
     lines: list[str] = []
     have: set[tuple[str, str]] = set()
     if with_gold is not None:
