@@ -46,6 +46,7 @@ def run_season_ray(
     todo = pending(db, plan)
     if not todo:
         return season_rows(db, plan.season)
+    analyzer.prepare()  # the criteria's vectors into this database, as a local run does
     started_here = not ray.is_initialized()
     if started_here:
         try:

@@ -18,7 +18,7 @@ import csv
 import json
 import multiprocessing
 import re
-import tempfile
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,11 +27,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from analyzer.candidates.views import collect_pdfs
-from analyzer.db.connection import open_db
-from analyzer.db.documents import update_document
+from analyzer.db.connection import open_memory_db
+from analyzer.db.documents import get_document, update_document
+from analyzer.db.embeddings import cached_vectors, save_vectors
 from analyzer.db.season_runs import record, register, season_rows
 from analyzer.hashes import file_sha256
 from analyzer.pipeline import Analyzer, Computed, Result, Settings
+from analyzer.processes import exit_with_parent
 from analyzer.reading.parsing import ParseError
 from analyzer.scorecard.seasons import normalise_season
 
@@ -48,11 +50,25 @@ class SeasonPlan:
     season: str
     reports: list[dict]  # file_name, path, sha256, company, fiscal_year, report_type
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why it is skipped)
+    index_problems: list[str] = field(default_factory=list)  # one line each, see plan_season
 
 
-def read_index(path: str | Path) -> dict[str, dict]:
+YEAR = re.compile(r"(19|20)\d\d")
+
+
+@dataclass
+class Index:
+    """What an index CSV says of each file, and what is wrong with it (one line each)."""
+
+    rows: dict[str, dict]  # file name -> {company, fiscal_year, report_type, line}
+    problems: list[str] = field(default_factory=list)
+
+
+def read_index(path: str | Path) -> Index:
     """file name -> {company, fiscal_year, report_type} from an index CSV (a `file` column;
-    `company`, `fiscal_year`, `report_type` or `document` as in ../shared/corpus/INDEX.csv)."""
+    `company`, `fiscal_year`, `report_type` or `document` as in ../shared/corpus/INDEX.csv).
+    A duplicate row or a year that is not one is a problem, said in one line, not a stop:
+    the caller decides (``season run --strict`` stops)."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -63,24 +79,38 @@ def read_index(path: str | Path) -> dict[str, dict]:
         raise SeasonError(f"{path}: not a readable CSV ({exc})") from None
     if not rows or "file" not in rows[0]:
         raise SeasonError(f"{path}: expected a CSV with a 'file' column (the PDF's file name)")
-    out = {}
-    for row in rows:
+    index = Index({})
+    for number, row in enumerate(rows, start=2):  # line 1 holds the column names
+        where = f"{path.name} line {number}"
         name = Path((row.get("file") or "").strip()).name
-        if name:
-            out[name] = {
-                "company": (row.get("company") or "").strip() or None,
-                "fiscal_year": normalise_season(row.get("fiscal_year")),
-                "report_type": (row.get("report_type") or row.get("document") or "").strip()
-                or None,
-            }
-    return out
+        if not name:
+            index.problems.append(f"{where}: no file name")
+            continue
+        if name in index.rows:
+            first = index.rows[name]["line"]
+            index.problems.append(f"{where}: {name} is listed again (line {first} counts)")
+            continue
+        year = (row.get("fiscal_year") or "").strip()
+        if year and not YEAR.search(year):
+            index.problems.append(f"{where}: {name}: fiscal year {year!r} is not a year")
+            year = ""
+        index.rows[name] = {
+            "company": (row.get("company") or "").strip() or None,
+            "fiscal_year": normalise_season(year),
+            "report_type": (row.get("report_type") or row.get("document") or "").strip() or None,
+            "line": number,
+        }
+    return index
 
 
 def plan_season(folder: str | Path, season: str, index: str | Path | None = None) -> SeasonPlan:
-    """The season's reports in a folder, with what the index says of each."""
+    """The season's reports in a folder, with what the index says of each; the index's
+    problems (rows naming no file of the folder, files without a row, duplicate rows,
+    unreadable years) are listed in ``plan.index_problems``."""
     name = season_name(season)
     files, problems = collect_pdfs([Path(folder)])
-    meta = read_index(index) if index else {}
+    meta = read_index(index) if index else Index({})
+    index_problems = list(meta.problems)
     reports, seen = [], set()
     for path in files:
         try:
@@ -92,7 +122,12 @@ def plan_season(folder: str | Path, season: str, index: str | Path | None = None
             problems.append((str(path), "the same file is already in this run"))
             continue
         seen.add(sha)
-        fields = meta.get(path.name, {})
+        fields = meta.rows.get(path.name)
+        if index and fields is None:
+            index_problems.append(
+                f"{path.name}: no row in the index (stored without company, year or type)"
+            )
+        fields = fields or {}
         reports.append(
             {
                 "file_name": path.name,
@@ -103,7 +138,39 @@ def plan_season(folder: str | Path, season: str, index: str | Path | None = None
                 "report_type": fields.get("report_type"),
             }
         )
-    return SeasonPlan(name, reports, [(str(p), why) for p, why in problems])
+    present = {Path(p).name for p in files}
+    for file_name, fields in meta.rows.items():
+        if file_name not in present:
+            index_problems.append(
+                f"{Path(index).name} line {fields['line']}: {file_name} is not in the folder"
+            )
+    return SeasonPlan(name, reports, [(str(p), why) for p, why in problems], index_problems)
+
+
+def apply_index(db: Database, plan: SeasonPlan) -> list[str]:
+    """Give reports analysed before the company, year and type the index now says (a
+    corrected index), without analysing them again; returns the files changed."""
+    register(db, plan.season, plan.reports)
+    changed = []
+    with db.atomic():
+        for row in season_rows(db, plan.season):
+            if row["status"] != DONE or not row["document_id"]:
+                continue
+            doc = get_document(db, row["document_id"])
+            fields = {
+                k: row[k]
+                for k in ("company", "fiscal_year", "report_type")
+                if row[k] and row[k] != doc.get(k)
+            }
+            if fields:
+                update_document(db, row["document_id"], fields)
+                changed.append(row["file_name"])
+    return changed
+
+
+def without_company(rows: list[dict]) -> list[str]:
+    """Files of a season's run stored with no company: they count on no leaderboard."""
+    return [r["file_name"] for r in rows if r["status"] == DONE and not r.get("company")]
 
 
 def run_season(
@@ -116,6 +183,8 @@ def run_season(
     """Analyse the season's reports not done yet; returns every registered report's row."""
     todo = pending(db, plan)
     if parallel and len(todo) > 1:
+        # The criteria's vectors go into this database as a serial run puts them there.
+        analyzer.prepare()
         _run_in_workers(db, plan.season, todo, analyzer, progress)
     else:
         for row in todo:
@@ -138,14 +207,15 @@ def pending(db: Database, plan: SeasonPlan) -> list[dict]:
 
 
 class ComputeWorker:
-    """A private analyzer over a scratch database (its own embedding cache and criteria
-    vectors) that computes reports for this process, the only writer: one per worker
-    process here, one per Ray actor on a cluster. Its embedder uses one core, so workers
-    share the machine's cores without fighting."""
+    """A private analyzer over a scratch database in memory (its own embedding cache and
+    criteria vectors) that computes reports for this process, the only writer: one per
+    worker process here, one per Ray actor on a cluster. In memory, so a worker killed
+    anyhow leaves no folder behind; the vectors it computes travel back in ``Computed``
+    and are stored by the writer. Its embedder uses one core, so workers share the
+    machine's cores without fighting."""
 
     def __init__(self, settings: Settings):
-        folder = tempfile.mkdtemp(prefix="analyzer-worker-")
-        self.analyzer = Analyzer(open_db(Path(folder) / "worker.db"), settings).prepare()
+        self.analyzer = Analyzer(open_memory_db(), settings).prepare()
         if hasattr(self.analyzer.embedder, "threads"):
             self.analyzer.embedder.threads = 1
 
@@ -174,13 +244,26 @@ def finish(
         result = analyzer.analyze(row["path"], meta, prepared=outcome)  # records the failure
     else:
         try:
-            result = analyzer.store(outcome, meta)
+            with db.atomic():  # the vectors and the report together, as `analyze` leaves them
+                store_vectors(db, analyzer, outcome)
+                result = analyzer.store(outcome, meta)
         except Exception as exc:  # e.g. a locked database: this report fails, the run goes on
             result = Result(Path(row["path"]), error=f"not stored: {type(exc).__name__}: {exc}")
     worked = sum(outcome.seconds.values()) if isinstance(outcome, Computed) else 0.0
     record_result(db, season, row, result, worked + time.perf_counter() - clock)
     if progress:
         progress(row, result)
+
+
+def store_vectors(db: Database, analyzer: Analyzer, computed: Computed) -> None:
+    """Keep the passages' vectors a worker computed, as ``analyze`` keeps those it embeds:
+    without them dense and hybrid search would not see the report."""
+    if computed.vectors is None or not len(computed.passages):
+        return
+    model = analyzer.embedder.name
+    vectors = {p.content_hash: v for p, v in zip(computed.passages, computed.vectors, strict=True)}
+    known = cached_vectors(db, vectors, model)  # kept as they are, as `analyze` does
+    save_vectors(db, model, {h: v for h, v in vectors.items() if h not in known})
 
 
 def _run_in_workers(
@@ -196,16 +279,24 @@ def _run_in_workers(
         initargs=(analyzer.settings,),
     ) as pool:
         futures = {pool.submit(_compute_in_worker, row["path"]) for row in todo}
-        for future in cf.as_completed(futures):
-            path, outcome = future.result()
-            finish(db, season, analyzer, by_path[path], outcome, progress)
+        try:
+            for future in cf.as_completed(futures):
+                path, outcome = future.result()
+                finish(db, season, analyzer, by_path[path], outcome, progress)
+        except BaseException:  # Ctrl-C: stop now; the workers end with this process
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 _WORKER: ComputeWorker | None = None
 
 
 def _start_worker(settings: Settings) -> None:
+    """A worker's start: it ends when the forkserver that forked it does (and that one
+    when this run does), so a killed run leaves no worker computing for nobody."""
     global _WORKER
+    exit_with_parent(parent_is_one_thread=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle, not ours
     _WORKER = ComputeWorker(settings)
 
 

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from analyzer.cli.main import app
+from tests import processes_support
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Every process the suite starts inherits this tag, so one left behind is found (below).
+SESSION_TAG = f"session-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+os.environ[processes_support.TAG] = SESSION_TAG
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -107,3 +112,39 @@ def invoke(
 
 
 run_cli = invoke  # the other test modules' name for it: in-process, same fields as a process
+
+
+# What may still run under pytest itself when the session ends: its own helpers
+# (multiprocessing's forkserver and resource tracker, a page renderer of an in-process app),
+# which end with it. A command a test started, or anything orphaned, may not.
+_OWN_HELPERS = ("multiprocessing", "concurrent.futures")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Fail the suite when a test left a process behind (checked in /proc by tag)."""
+    me = os.getpid()
+
+    def left() -> list[processes_support.Proc]:
+        procs = processes_support.tagged(SESSION_TAG)
+        under_me = processes_support.descendants(me, procs)
+        return [
+            p
+            for p in procs
+            if p.pid != me
+            and (p.pid not in under_me or not any(h in p.cmdline for h in _OWN_HELPERS))
+        ]
+
+    import time
+
+    deadline = time.monotonic() + 10
+    survivors = left()
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.25)
+        survivors = left()
+    if survivors:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"  pid {p.pid} (parent {p.ppid}): {p.cmdline}" for p in survivors]
+        text = "processes left behind by the tests:\n" + "\n".join(lines)
+        if reporter is not None:
+            reporter.write_line(text, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,5 +1,6 @@
 """The same season on a local Ray instance (ray.init(num_cpus=2)): workers compute, the
-driver stores; the database ends identical to the local run's. Skipped with a reason when
+driver stores; the database ends identical to the local run's in every table, embeddings
+included (``tests/test_season_modes.py`` ``whole_database``). Skipped with a reason when
 Ray (the optional `cluster` extra) is not installed."""
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ import pytest
 from analyzer.db.connection import open_db
 from analyzer.pipeline import Analyzer, Settings
 from analyzer.season_run import plan_season, run_season
-from tests.test_season import season_folder, snapshot
+from tests.test_season import season_folder
+from tests.test_season_modes import differences, whole_database
 
 ray = pytest.importorskip("ray", reason="Ray tier skipped: pip install 'analyzer[cluster]'")
 pytestmark = pytest.mark.slow
@@ -33,4 +35,4 @@ def test_a_season_on_local_ray_ends_as_the_local_run(tmp_path, sample_pdf, embed
     assert sorted(finished) == sorted(r["file_name"] for r in plan.reports)
     failed = {r["file_name"]: r["error"] for r in rows if r["status"] == "failed"}
     assert list(failed) == ["broken-2025.pdf"] and "not a PDF" in failed["broken-2025.pdf"]
-    assert snapshot(clustered) == snapshot(local)
+    assert differences(whole_database(clustered), whole_database(local)) == []

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from analyzer.cli import analysis, decisions, report, season, train, web
+from analyzer.cli import analysis, backup, decisions, report, season, train, web
 from analyzer.cli.common import DB_HELP, App, err
 
 for _name, _value in (
@@ -57,6 +57,8 @@ app.add_typer(report.season_app, name="season")
 app.add_typer(report.document_app, name="document")
 app.add_typer(web.users_app, name="users")
 app.command("serve")(web.serve)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.command("export-evidence")(decisions.export_evidence)
 app.command("export-gold")(decisions.export_gold)
 app.command("undo")(decisions.undo)

@@ -104,12 +104,16 @@ def season_add(
 
 @season_app.command("list")
 def season_list(db: DbOption = None) -> None:
-    """List seasons with their cut-off dates."""
+    """List seasons with their cut-off dates (and those `season run` made without one)."""
+    from analyzer.db.seasons import seasons_without_row
     from analyzer.scorecard.seasons import list_seasons
 
+    database = open_database(db, must_exist=True)
     table = Table("season", "cut-off", "window start", "note")
-    for row in list_seasons(open_database(db, must_exist=True)):
+    for row in list_seasons(database):
         table.add_row(row["season"], row["cutoff"], row["window_start"] or "-", row["note"] or "")
+    for season in seasons_without_row(database):
+        table.add_row(season, "not set", "-", f"from season run; analyzer season add {season}")
     out.print(table)
 
 

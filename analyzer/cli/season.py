@@ -41,13 +41,23 @@ def season_run(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Ray workers (actors holding the model)")] = 2,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="stop before any work when the index has a problem")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Analyse a season's reports; stop it any time and run it again to finish the rest."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from analyzer.pipeline import Analyzer
-    from analyzer.season_run import SeasonError, pending, plan_season, run_season
+    from analyzer.season_run import (
+        SeasonError,
+        apply_index,
+        pending,
+        plan_season,
+        run_season,
+        season_status,
+    )
 
     if workers < 1:
         fail("--workers must be at least 1")
@@ -59,9 +69,15 @@ def season_run(
         fail(escape(str(exc)))
     for path, why in plan.problems:
         err.print(f"skipped {escape(path)}: {escape(why)}", highlight=False)
+    for line in plan.index_problems:
+        err.print(f"index: {escape(line)}", highlight=False)
+    if strict and plan.index_problems:
+        fail(f"stopped before any work: {len(plan.index_problems)} index problems (--strict)")
     if not plan.reports:
         fail(f"{escape(str(folder))}: no PDF reports to analyse")
     database = open_database(db)
+    for name in apply_index(database, plan):
+        err.print(f"index: {escape(name)}: company, year or type updated", highlight=False)
     analyzer = Analyzer(database).prepare()
     err.print(escape(analyzer.scorer_description()), highlight=False)
     started = time.perf_counter()
@@ -84,15 +100,19 @@ def season_run(
             bar.update(task, advance=1, pages=pages, rate=f"{rate:.1f}")
 
         bar.update(task, total=len(pending(database, plan)))
-        if ray:
-            from analyzer.season_ray import ClusterUnavailable, run_season_ray
+        try:
+            if ray:
+                from analyzer.season_ray import ClusterUnavailable, run_season_ray
 
-            try:
-                rows = run_season_ray(database, plan, analyzer, ray, workers, progress)
-            except ClusterUnavailable as exc:
-                fail(escape(str(exc)))
-        else:
-            rows = run_season(database, plan, analyzer, progress, parallel)
+                try:
+                    rows = run_season_ray(database, plan, analyzer, ray, workers, progress)
+                except ClusterUnavailable as exc:
+                    fail(escape(str(exc)))
+            else:
+                rows = run_season(database, plan, analyzer, progress, parallel)
+        except KeyboardInterrupt:
+            bar.stop()
+            _interrupted(season_status(database, plan.season), plan.season)
     seconds = time.perf_counter() - started
     _print_table(rows)
     failed = [r for r in rows if r["status"] == "failed"]
@@ -102,8 +122,35 @@ def season_run(
         f"{pages} pages analysed now in {seconds:.0f} s",
         highlight=False,
     )
+    _note_without_company(rows)
     if failed:
         raise typer.Exit(1)
+
+
+def _interrupted(rows: list[dict], season: str) -> None:
+    """After Ctrl-C: what is stored, what is not, and how to go on (exit 130, as a shell)."""
+    done = sum(r["status"] == "done" for r in rows)
+    failed = sum(r["status"] == "failed" for r in rows)
+    pending = [r["file_name"] for r in rows if r["status"] == "pending"]
+    err.print(
+        f"interrupted: season {season}: {done} done, {failed} failed, {len(pending)} pending "
+        f"({escape(', '.join(pending[:5]))}{', ...' if len(pending) > 5 else ''}); every "
+        "finished report is stored; run the same command again to finish the rest",
+        highlight=False,
+    )
+    raise typer.Exit(130)
+
+
+def _note_without_company(rows: list[dict]) -> None:
+    from analyzer.season_run import without_company
+
+    missing = without_company(rows)
+    if missing:
+        out.print(
+            f"{len(missing)} reports without a company (on no leaderboard): "
+            f"{escape(', '.join(missing))}; name them in the index and run again",
+            highlight=False,
+        )
 
 
 def season_status(
@@ -122,6 +169,7 @@ def season_status(
         out.print(f"no run registered for season {escape(season)}", highlight=False)
         return
     _print_table(rows)
+    _note_without_company(rows)
 
 
 def _print_table(rows: list[dict]) -> None:

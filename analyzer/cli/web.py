@@ -7,6 +7,8 @@ The accounts module (argon2 hashes a dummy password when imported) and the web a
 from __future__ import annotations
 
 import getpass
+import ipaddress
+import signal
 import sys
 from typing import Annotated
 
@@ -127,6 +129,10 @@ def serve(
             help="reverse proxies in front (trust their X-Forwarded-For/-Proto/-Host headers)"
         ),
     ] = 0,
+    trusted_proxy: Annotated[
+        str,
+        typer.Option(help="with --proxy-hops: the address the proxy connects from ('*' for any)"),
+    ] = "127.0.0.1",
     db: DbOption = None,
 ) -> None:
     """Start the review web app (upload, review with the page image, export)."""
@@ -143,14 +149,16 @@ def serve(
         fail("--threads must be at least 1")
     if not 0 <= proxy_hops <= 5:
         fail("--proxy-hops must be between 0 and 5")
+    if trusted_proxy != "*":
+        try:
+            ipaddress.ip_address(trusted_proxy)
+        except ValueError:
+            fail(f"--trusted-proxy {trusted_proxy!r}: not an IP address (or '*' for any)")
     path = db_path(db)
     open_database(path)
-    app = make_app(
-        path,
-        upload_limit=upload_limit_mb * 2**20,
-        secure_cookies=secure_cookies,
-        proxy_hops=proxy_hops,
-    )
+    # waitress reads the proxy's headers itself: it drops X-Forwarded-* from any peer it
+    # was not told to trust, so a Flask-side ProxyFix would never see them.
+    app = make_app(path, upload_limit=upload_limit_mb * 2**20, secure_cookies=secure_cookies)
     if not accounts.list_users(open_database(path)):
         err.print(
             f"no users yet: create the first with: "
@@ -167,7 +175,10 @@ def serve(
             markup=False,
         )
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident="analyzer")
+        server = create_server(
+            app, host=host, port=port, threads=threads, ident="analyzer",
+            **proxy_trust(proxy_hops, trusted_proxy),
+        )  # fmt: skip
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
     app.extensions["worker"].start()  # loads the model now, not on the first upload
@@ -176,4 +187,31 @@ def serve(
         highlight=False,
         markup=False,
     )
-    server.run()
+    # A service manager stops the server with SIGTERM: end as after Ctrl-C, helpers included.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.extensions["renderer"].close()
+        app.extensions["worker"].stop(timeout=2)
+
+
+def proxy_trust(hops: int, proxy: str) -> dict:
+    """waitress's settings to take the client's address, scheme and host from ``hops``
+    proxies connecting from ``proxy``; from any other peer those headers are dropped."""
+    if not hops:
+        return {}
+    return {
+        "trusted_proxy": proxy,
+        "trusted_proxy_count": hops,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+        "clear_untrusted_proxy_headers": True,
+        "log_untrusted_proxy_headers": False,
+    }
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

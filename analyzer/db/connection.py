@@ -80,6 +80,14 @@ def open_db(path: str | Path | None = None) -> Database:
     return db
 
 
+def open_memory_db() -> Database:
+    """A database in memory with the full schema: a worker's scratch store (its embedding
+    cache, the criteria vectors), which leaves no file or folder behind when it ends."""
+    db = connect(":memory:")
+    migrations.apply(db)
+    return db
+
+
 def _create_private(path: Path) -> None:
     """Create a new database file readable by its owner only (it holds password hashes and
     sessions); SQLite gives its -wal and -shm files the same mode. An existing file is left

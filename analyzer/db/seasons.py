@@ -19,3 +19,14 @@ def season_row(db: Database, season: str | None) -> dict | None:
 def all_seasons(db: Database) -> list[dict]:
     """Every season row, by name."""
     return list(db["seasons"].rows_where(order_by="season"))
+
+
+def seasons_without_row(db: Database) -> list[str]:
+    """Seasons a ``season run`` registered reports for that have no row (no cut-off) yet."""
+    if "season_runs" not in db.table_names():
+        return []
+    sql = (
+        "select distinct season from season_runs "
+        "where season not in (select season from seasons) order by season"
+    )
+    return [r[0] for r in db.execute(sql).fetchall()]

@@ -22,12 +22,14 @@ from multiprocessing import popen_forkserver
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from analyzer.processes import exit_with_parent
 from analyzer.reading.limits import MB, Limits
 from analyzer.reading.parsing import ParseError, parse_checked
 from analyzer.types import ParsedDocument
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["analyzer.reading.sandbox"])
+# The guard makes the forkserver end with the process that started it (kill -9 included).
+_CONTEXT.set_forkserver_preload(["analyzer.forkserver_guard", "analyzer.reading.sandbox"])
 _LAUNCH = threading.Lock()
 
 
@@ -59,6 +61,7 @@ class _ParseProcess(_CONTEXT.Process):
 
 def _child(conn: Connection, path: Path, limits: Limits) -> None:
     """Runs in the child: cap resources, parse, send ("ok", doc, problems) or ("error", why)."""
+    exit_with_parent(parent_is_one_thread=True)  # the forkserver: its death ends the parse
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     memory = limits.memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
