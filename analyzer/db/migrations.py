@@ -406,7 +406,7 @@ def m012_draft_reasons(db: Database) -> None:
 
 
 @migrations()
-def m015_criterion_decisions(db: Database) -> None:
+def m013_criterion_decisions(db: Database) -> None:
     """Review at the analyst's unit of work: the level of a criterion for a report, with the
     passages it rests on. Appended like the decisions table (undo is a row too), so four
     eyes, history and the gold export read the same rows."""
