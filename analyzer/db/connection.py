@@ -66,14 +66,24 @@ def open_db(path: str | Path | None = None) -> Database:
     path = Path(path or default_db_path())
     if path.is_dir():
         raise StoreError(f"{path}: is a folder, not a database file")
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as fh:
-            if fh.read(16) != b"SQLite format 3\x00":
-                raise StoreError(f"{path}: not an SQLite database")
+    # The file is never opened here other than through SQLite: closing any other descriptor
+    # on it would drop the POSIX locks this process's SQLite connections hold (the server's
+    # upload worker opens the database beside the request connections), after which another
+    # process may checkpoint and remove the WAL under them ("disk I/O error").
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
         db = connect(path)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open database ({exc})") from None
+    try:
+        db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if "not a database" in str(exc):
+            raise StoreError(f"{path}: not an SQLite database") from None
+        raise StoreError(f"{path}: cannot open database ({exc})") from None
+    try:
         migrations.apply(db)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open database ({exc})") from None
