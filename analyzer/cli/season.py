@@ -37,7 +37,7 @@ def season_run(
         typer.Option(
             "--ray",
             help="run on Ray: 'local' starts one here, 'auto' joins the running cluster, or "
-            "give its address (needs pip install 'analyzer[cluster]')",
+            "give its address (needs pip install 'analyzer\\[cluster]')",
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Ray workers (actors holding the model)")] = 2,
