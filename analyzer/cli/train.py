@@ -464,7 +464,7 @@ def repoint_labels(
     from analyzer.scoring.labels import repoint_labels as repoint
 
     database = open_database(db, must_exist=True)
-    if not database["passages"].count:
+    if not database.table("passages").count:
         fail("no passages stored: analyse the labelled reports into this database first")
     for path in files:
         try:

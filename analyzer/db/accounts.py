@@ -11,50 +11,52 @@ from analyzer.db.connection import now
 
 def user_by_name(db: Database, username: str) -> dict | None:
     """A user row by name, case-insensitively, or None."""
-    rows = list(db["users"].rows_where("lower(username) = lower(?)", [username]))
+    rows = list(db.table("users").rows_where("lower(username) = lower(?)", [username]))
     return rows[0] if rows else None
 
 
 def user_by_id(db: Database, user_id: int) -> dict | None:
     """A user row by id, or None."""
-    rows = list(db["users"].rows_where("id = ?", [user_id]))
+    rows = list(db.table("users").rows_where("id = ?", [user_id]))
     return rows[0] if rows else None
 
 
 def all_users(db: Database) -> list[dict]:
     """Every user row (password hash included), by user name."""
-    return list(db["users"].rows_where(order_by="username"))
+    return list(db.table("users").rows_where(order_by="username"))
 
 
 def insert_user(db: Database, row: dict) -> int:
     """Insert a user row; returns its id (the caller holds the transaction)."""
-    return db["users"].insert(row).last_pk
+    return db.table("users").insert(row).last_pk
 
 
 def update_user(db: Database, user_id: int, values: dict[str, Any]) -> None:
     """Change columns of one user (role, disabled, password hash)."""
-    db["users"].update(user_id, values)
+    db.table("users").update(user_id, values)
 
 
 def other_active_admins(db: Database, leaving_id: int) -> int:
     """How many enabled admins there are besides the given user."""
-    return db["users"].count_where("role = 'admin' and not disabled and id != ?", [leaving_id])
+    return db.table("users").count_where(
+        "role = 'admin' and not disabled and id != ?", [leaving_id]
+    )
 
 
 def get_setting(db: Database, key: str) -> str | None:
     """A value from the settings table, or None."""
-    rows = list(db["settings"].rows_where("key = ?", [key]))
+    rows = list(db.table("settings").rows_where("key = ?", [key]))
     return rows[0]["value"] if rows else None
 
 
 def set_setting(db: Database, key: str, value: str) -> None:
     """Store a value in the settings table."""
-    db["settings"].upsert({"key": key, "value": value, "updated_at": now()}, pk="key")
+    db.table("settings").upsert({"key": key, "value": value, "updated_at": now()}, pk="key")
 
 
 def add_setting(db: Database, key: str, value: str) -> None:
     """Store a value unless the key has one already (the caller holds the transaction)."""
-    db["settings"].insert({"key": key, "value": value, "updated_at": now()}, ignore=True)
+    db.table("settings").insert({"key": key, "value": value, "updated_at": now()}, ignore=True)
 
 
 def inherited_four_eyes(db: Database, criteria_version: str) -> str | None:

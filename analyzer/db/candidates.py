@@ -11,11 +11,11 @@ from analyzer.db.criteria import DOCUMENT_VERSION_SQL, document_criteria_version
 
 
 def replace_candidates(db: Database, doc_id: int, criteria_version: str, rows: list[dict]) -> None:
-    db["candidates"].delete_where(
+    db.table("candidates").delete_where(
         "document_id = ? and criteria_version = ?", [doc_id, criteria_version]
     )
     stamp = now()
-    db["candidates"].insert_all({**row, "created_at": stamp} for row in rows)
+    db.table("candidates").insert_all({**row, "created_at": stamp} for row in rows)
 
 
 def candidate_rows(
@@ -40,12 +40,12 @@ def candidate_rows(
 
 
 def count_candidates(db: Database, doc_id: int) -> int:
-    return db["candidates"].count_where("document_id = ?", [doc_id])
+    return db.table("candidates").count_where("document_id = ?", [doc_id])
 
 
 def get_candidate(db: Database, candidate_id: int) -> dict | None:
     """A candidate row by id, or None."""
-    rows = list(db["candidates"].rows_where("id = ?", [candidate_id]))
+    rows = list(db.table("candidates").rows_where("id = ?", [candidate_id]))
     return rows[0] if rows else None
 
 
@@ -54,7 +54,7 @@ def passage_candidate(
 ) -> dict | None:
     """The candidate a passage is for a criterion under a criteria version, or None."""
     rows = list(
-        db["candidates"].rows_where(
+        db.table("candidates").rows_where(
             "passage_id = ? and criterion_id = ? and criteria_version = ?",
             [passage_id, criterion_id, criteria_version],
         )

@@ -11,10 +11,10 @@ from analyzer.db.connection import now
 
 
 def save_criteria_set(db: Database, cset: CriteriaSet) -> None:
-    if db["criteria_sets"].count_where("version = ?", [cset.version]):
+    if db.table("criteria_sets").count_where("version = ?", [cset.version]):
         return
     content = [c.__dict__ for c in cset.criteria]
-    db["criteria_sets"].insert(
+    db.table("criteria_sets").insert(
         {
             "version": cset.version,
             "name": cset.name,
@@ -52,7 +52,7 @@ DOCUMENT_VERSION_SQL = """(select c2.criteria_version from candidates c2
 
 def criteria_content(db: Database, version: str) -> list[dict]:
     """The criteria of a stored set as they were when candidates were made ([] if unknown)."""
-    rows = list(db["criteria_sets"].rows_where("version = ?", [version]))
+    rows = list(db.table("criteria_sets").rows_where("version = ?", [version]))
     return json.loads(rows[0]["content"]) if rows else []
 
 
@@ -64,11 +64,11 @@ def criterion_names(db: Database, version: str) -> dict[str, str]:
 def criteria_sets(db: Database, newest_first: bool = False) -> list[dict]:
     """Every stored criteria set: in stored order, or newest first (by created_at)."""
     if newest_first:
-        return list(db["criteria_sets"].rows_where(order_by="created_at desc"))
-    return list(db["criteria_sets"].rows)
+        return list(db.table("criteria_sets").rows_where(order_by="created_at desc"))
+    return list(db.table("criteria_sets").rows)
 
 
 def criteria_set_row(db: Database, version: str) -> dict | None:
     """The stored row of a criteria version (name, title, source, content)."""
-    rows = list(db["criteria_sets"].rows_where("version = ?", [version]))
+    rows = list(db.table("criteria_sets").rows_where("version = ?", [version]))
     return rows[0] if rows else None

@@ -10,25 +10,27 @@ from analyzer.db.connection import now
 def insert_decision(db: Database, row: dict) -> int:
     """Append a decision stamped with the time; returns its id (the caller holds the
     transaction)."""
-    return db["decisions"].insert({**row, "created_at": now()}).last_pk
+    return db.table("decisions").insert({**row, "created_at": now()}).last_pk
 
 
 def get_decision(db: Database, decision_id: int) -> dict | None:
     """A decision by id, or None."""
-    rows = list(db["decisions"].rows_where("id = ?", [decision_id]))
+    rows = list(db.table("decisions").rows_where("id = ?", [decision_id]))
     return rows[0] if rows else None
 
 
 def is_undone(db: Database, decision_id: int) -> bool:
     """Has an undo row reverted this decision?"""
-    return bool(db["decisions"].count_where("reverts_id = ? and action = 'undo'", [decision_id]))
+    return bool(
+        db.table("decisions").count_where("reverts_id = ? and action = 'undo'", [decision_id])
+    )
 
 
 def item_decisions(db: Database, doc_id: int, passage_hash: str, criterion: str) -> list[dict]:
     """The decisions on one review item (document, passage content, the candidate's original
     criterion), oldest first."""
     return list(
-        db["decisions"].rows_where(
+        db.table("decisions").rows_where(
             "document_id = ? and passage_hash = ? "
             "and coalesce(original_criterion_id, criterion_id) = ?",
             [doc_id, passage_hash, criterion],
@@ -39,18 +41,20 @@ def item_decisions(db: Database, doc_id: int, passage_hash: str, criterion: str)
 
 def candidate_decisions(db: Database, candidate_id: int) -> list[dict]:
     """The decisions that name a candidate id, oldest first."""
-    return list(db["decisions"].rows_where("candidate_id = ?", [candidate_id], order_by="id"))
+    return list(db.table("decisions").rows_where("candidate_id = ?", [candidate_id], order_by="id"))
 
 
 def all_decisions(db: Database) -> list[dict]:
     """Every decision, oldest first."""
-    return list(db["decisions"].rows_where(order_by="id"))
+    return list(db.table("decisions").rows_where(order_by="id"))
 
 
 def document_decisions(db: Database, doc_ids: list[int]) -> list[dict]:
     """The decisions on the given documents, oldest first."""
     marks = ",".join("?" * len(doc_ids))
-    return list(db["decisions"].rows_where(f"document_id in ({marks})", doc_ids, order_by="id"))
+    return list(
+        db.table("decisions").rows_where(f"document_id in ({marks})", doc_ids, order_by="id")
+    )
 
 
 def decisions_with_candidate(db: Database, doc_ids: list[int]) -> list[dict]:

@@ -14,14 +14,14 @@ from analyzer.types import ParsedDocument
 
 
 def document_by_sha(db: Database, sha256: str) -> dict | None:
-    rows = list(db["documents"].rows_where("sha256 = ?", [sha256]))
+    rows = list(db.table("documents").rows_where("sha256 = ?", [sha256]))
     return rows[0] if rows else None
 
 
 def find_document(db: Database, ref: str) -> dict:
     """A document by id, or by the path of a file that was analysed (matched by content)."""
     if ref.isdigit():
-        rows = list(db["documents"].rows_where("id = ?", [int(ref)]))
+        rows = list(db.table("documents").rows_where("id = ?", [int(ref)]))
         if rows:
             return rows[0]
     path = Path(ref)
@@ -32,7 +32,7 @@ def find_document(db: Database, ref: str) -> dict:
         raise StoreError(
             f"{ref}: this file has not been analysed yet (run: analyzer analyze {ref})"
         )
-    rows = list(db["documents"].rows_where("file_name = ?", [path.name], order_by="id desc"))
+    rows = list(db.table("documents").rows_where("file_name = ?", [path.name], order_by="id desc"))
     if rows:
         return rows[0]
     raise StoreError(
@@ -62,10 +62,10 @@ def save_document(
             row[key] = str(meta[key])
     if existing:
         doc_id = existing["id"]
-        db["documents"].update(doc_id, row)
+        db.table("documents").update(doc_id, row)
     else:
         previous = list(
-            db["documents"].rows_where(
+            db.table("documents").rows_where(
                 "file_name = ? and sha256 != ?",
                 [row["file_name"], row["sha256"]],
                 order_by="id desc",
@@ -77,9 +77,9 @@ def save_document(
                 if not row.get(key) and previous[0].get(key):
                     row[key] = previous[0][key]
         row["created_at"] = row["updated_at"]
-        doc_id = db["documents"].insert(row).last_pk
-    db["pages"].delete_where("document_id = ?", [doc_id])
-    db["pages"].insert_all(
+        doc_id = db.table("documents").insert(row).last_pk
+    db.table("pages").delete_where("document_id = ?", [doc_id])
+    db.table("pages").insert_all(
         {
             "document_id": doc_id,
             "pdf_page": page.number,
@@ -102,34 +102,36 @@ def page_lines(db: Database, doc_id: int) -> dict[int, list[list[float]]]:
     """PDF page -> its lines as stored ([start, end, x0, top, x1, bottom], reading order)."""
     return {
         r["pdf_page"]: json.loads(r["lines"] or "[]")
-        for r in db["pages"].rows_where("document_id = ?", [doc_id], select="pdf_page, lines")
+        for r in db.table("pages").rows_where("document_id = ?", [doc_id], select="pdf_page, lines")
     }
 
 
 def update_document(db: Database, doc_id: int, values: dict[str, Any]) -> None:
     """Change what is said about a document (company, year, type, season, dates)."""
     if values:
-        db["documents"].update(doc_id, {**values, "updated_at": now()})
+        db.table("documents").update(doc_id, {**values, "updated_at": now()})
 
 
 def get_document(db: Database, doc_id: int) -> dict:
-    return db["documents"].get(doc_id)
+    return db.table("documents").get(doc_id)
 
 
 def document_by_id(db: Database, doc_id: int) -> dict | None:
     """A document by id, or None."""
-    rows = list(db["documents"].rows_where("id = ?", [doc_id]))
+    rows = list(db.table("documents").rows_where("id = ?", [doc_id]))
     return rows[0] if rows else None
 
 
 def all_documents(db: Database, newest_first: bool = False) -> list[dict]:
     """Every document, by id (newest first if asked)."""
-    return list(db["documents"].rows_where(order_by="id desc" if newest_first else "id"))
+    return list(db.table("documents").rows_where(order_by="id desc" if newest_first else "id"))
 
 
 def company_documents(db: Database, company: str) -> list[dict]:
     """The documents of a company (name matched case-insensitively), by id."""
-    return list(db["documents"].rows_where("lower(company) = lower(?)", [company], order_by="id"))
+    return list(
+        db.table("documents").rows_where("lower(company) = lower(?)", [company], order_by="id")
+    )
 
 
 def companies_like(db: Database, part: str) -> set[str]:
@@ -146,7 +148,9 @@ def document_pages(db: Database, doc_id: int, pdf_pages: list[int]) -> list[dict
     """The page rows of a document for the given PDF page numbers."""
     marks = ",".join("?" * len(pdf_pages))
     return list(
-        db["pages"].rows_where(f"document_id = ? and pdf_page in ({marks})", [doc_id, *pdf_pages])
+        db.table("pages").rows_where(
+            f"document_id = ? and pdf_page in ({marks})", [doc_id, *pdf_pages]
+        )
     )
 
 
@@ -154,5 +158,5 @@ def page_texts(db: Database, doc_id: int) -> dict[int, str]:
     """PDF page -> its text ('' where the page has none)."""
     return {
         r["pdf_page"]: r["text"] or ""
-        for r in db["pages"].rows_where("document_id = ?", [doc_id], select="pdf_page, text")
+        for r in db.table("pages").rows_where("document_id = ?", [doc_id], select="pdf_page, text")
     }

@@ -35,7 +35,7 @@ def cached_vectors(db: Database, hashes: Iterable[str], model: str) -> dict[str,
 
 def save_vectors(db: Database, model: str, vectors: dict[str, np.ndarray]) -> None:
     stamp = now()
-    db["embeddings"].insert_all(
+    db.table("embeddings").insert_all(
         (
             {
                 "content_hash": h,

@@ -9,13 +9,13 @@ from sqlite_utils import Database
 
 def throttle_row(db: Database, key: str) -> dict | None:
     """The counter for "user:<name>" or "addr:<address>", or None."""
-    rows = list(db["login_throttle"].rows_where("key = ?", [key]))
+    rows = list(db.table("login_throttle").rows_where("key = ?", [key]))
     return rows[0] if rows else None
 
 
 def save_throttle(db: Database, row: dict) -> None:
     """Store a counter (the caller holds the transaction)."""
-    db["login_throttle"].upsert(row, pk="key")
+    db.table("login_throttle").upsert(row, pk="key")
 
 
 def clear_throttle(db: Database, key: str) -> None:
@@ -26,13 +26,13 @@ def clear_throttle(db: Database, key: str) -> None:
 def is_known_address(db: Database, user_id: int, address: str) -> bool:
     """Has this user logged in from this address before?"""
     return bool(
-        db["login_addresses"].count_where("user_id = ? and address = ?", [user_id, address])
+        db.table("login_addresses").count_where("user_id = ? and address = ?", [user_id, address])
     )
 
 
 def remember_address(db: Database, user_id: int, address: str, when: float) -> None:
     """Note a successful login from this address."""
-    db["login_addresses"].upsert(
+    db.table("login_addresses").upsert(
         {"user_id": user_id, "address": address, "last_login": when}, pk=("user_id", "address")
     )
 

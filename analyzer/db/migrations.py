@@ -20,7 +20,7 @@ migrations = Migrations("analyzer")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["documents"].create(
+    db.table("documents").create(
         {
             "id": int,
             "sha256": str,
@@ -42,10 +42,10 @@ def m001_initial(db: Database) -> None:
         not_null={"sha256", "file_name", "page_count"},
         foreign_keys=[("previous_version_id", "documents", "id")],
     )
-    db["documents"].create_index(["sha256"], unique=True)
-    db["documents"].create_index(["file_name"])
+    db.table("documents").create_index(["sha256"], unique=True)
+    db.table("documents").create_index(["file_name"])
 
-    db["pages"].create(
+    db.table("pages").create(
         {
             "document_id": int,
             "pdf_page": int,
@@ -61,7 +61,7 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("document_id", "documents", "id")],
     )
 
-    db["passages"].create(
+    db.table("passages").create(
         {
             "id": int,
             "document_id": int,
@@ -76,15 +76,15 @@ def m001_initial(db: Database) -> None:
         pk="id",
         foreign_keys=[("document_id", "documents", "id")],
     )
-    db["passages"].create_index(["document_id", "seq"], unique=True)
-    db["passages"].create_index(["content_hash"])
+    db.table("passages").create_index(["document_id", "seq"], unique=True)
+    db.table("passages").create_index(["content_hash"])
 
-    db["embeddings"].create(
+    db.table("embeddings").create(
         {"content_hash": str, "model": str, "dimension": int, "vector": bytes, "created_at": str},
         pk=("content_hash", "model"),
     )
 
-    db["criteria_sets"].create(
+    db.table("criteria_sets").create(
         {
             "version": str,
             "name": str,
@@ -96,7 +96,7 @@ def m001_initial(db: Database) -> None:
         pk="version",
     )
 
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int,
             "document_id": int,
@@ -113,7 +113,7 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("document_id", "documents", "id")],
     )
 
-    db["candidates"].create(
+    db.table("candidates").create(
         {
             "id": int,
             "document_id": int,
@@ -137,7 +137,7 @@ def m001_initial(db: Database) -> None:
             ("passage_id", "passages", "id"),
         ],
     )
-    db["candidates"].create_index(
+    db.table("candidates").create_index(
         ["document_id", "criteria_version", "criterion_id", "rank"], unique=True
     )
 
@@ -145,7 +145,7 @@ def m001_initial(db: Database) -> None:
 @migrations()
 def m002_decisions(db: Database) -> None:
     """Reviewer decisions on candidates: who decided what, when, under which criteria."""
-    db["decisions"].create(
+    db.table("decisions").create(
         {
             "id": int,
             # Candidates and passages are rebuilt when a report is re-analysed, so a decision
@@ -171,23 +171,23 @@ def m002_decisions(db: Database) -> None:
         not_null={"document_id", "passage_id", "criterion_id", "action", "reviewer"},
         foreign_keys=[("document_id", "documents", "id")],
     )
-    db["decisions"].create_index(["document_id", "criterion_id"])
+    db.table("decisions").create_index(["document_id", "criterion_id"])
 
 
 @migrations()
 def m003_candidate_probability(db: Database) -> None:
     """Trained classifiers give each candidate a calibrated probability and a verdict."""
-    db["candidates"].add_column("probability", float)  # null when no trained model scored it
-    db["candidates"].add_column("threshold", float)  # the model's evidence threshold
-    db["candidates"].add_column("level", int)  # suggested level 0/1/2 (decision rules)
-    db["candidates"].add_column("level_reason", str)
-    db["candidates"].add_column("cues", str)  # JSON list of the cue words behind the level
+    db.table("candidates").add_column("probability", float)  # null when no trained model scored it
+    db.table("candidates").add_column("threshold", float)  # the model's evidence threshold
+    db.table("candidates").add_column("level", int)  # suggested level 0/1/2 (decision rules)
+    db.table("candidates").add_column("level_reason", str)
+    db.table("candidates").add_column("cues", str)  # JSON list of the cue words behind the level
 
 
 @migrations()
 def m004_accounts_and_review(db: Database) -> None:
     """Accounts, settings, uploads and the review audit trail (undo, before-state, adjudication)."""
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "username": str,
@@ -199,10 +199,10 @@ def m004_accounts_and_review(db: Database) -> None:
         pk="id",
         not_null={"username", "password_hash", "role"},
     )
-    db["users"].create_index(["username"], unique=True)
+    db.table("users").create_index(["username"], unique=True)
     # Key-value settings: the session secret, four-eyes per criteria version ("four_eyes:<v>").
-    db["settings"].create({"key": str, "value": str, "updated_at": str}, pk="key")
-    db["uploads"].create(
+    db.table("settings").create({"key": str, "value": str, "updated_at": str}, pk="key")
+    db.table("uploads").create(
         {
             "id": int,
             "sha256": str,  # also the stored file's name: the client's name is never a path
@@ -228,23 +228,23 @@ def m004_accounts_and_review(db: Database) -> None:
         },
         pk="id",
     )
-    db["uploads"].create_index(["sha256"])
+    db.table("uploads").create_index(["sha256"])
     # undo is a new row pointing at the decision it reverts; `previous_state` is the candidate's
     # state (criterion, level, quote) just before the decision; adjudication settles a dispute.
-    db["decisions"].add_column("reverts_id", int)
-    db["decisions"].add_column("previous_state", str)
-    db["decisions"].add_column("adjudication", int)
-    db["decisions"].create_index(["candidate_id"])
-    db["decisions"].create_index(["passage_hash"])
+    db.table("decisions").add_column("reverts_id", int)
+    db.table("decisions").add_column("previous_state", str)
+    db.table("decisions").add_column("adjudication", int)
+    db.table("decisions").create_index(["candidate_id"])
+    db.table("decisions").create_index(["passage_hash"])
 
 
 @migrations()
 def m005_seasons_and_eligibility(db: Database) -> None:
     """Scorecards count evidence per season, only from documents eligible for it."""
-    db["documents"].add_column("publication_date", str)  # ISO date; null when not recorded
-    db["documents"].add_column("subsidiary_only", int)  # 1: about a subsidiary, not the group
-    db["documents"].add_column("season", str)  # the season it counts for; null: fiscal year
-    db["seasons"].create(
+    db.table("documents").add_column("publication_date", str)  # ISO date; null when not recorded
+    db.table("documents").add_column("subsidiary_only", int)  # 1: about a subsidiary, not the group
+    db.table("documents").add_column("season", str)  # the season it counts for; null: fiscal year
+    db.table("seasons").create(
         {
             "season": str,
             "cutoff": str,  # ISO date: documents published later count next season
@@ -305,7 +305,7 @@ def _backfill_quote_provenance(db: Database) -> None:
 @migrations()
 def m007_drafts(db: Database) -> None:
     """The pre-score's verdict and level for every criterion of a report (its draft)."""
-    db["drafts"].create(
+    db.table("drafts").create(
         {
             "document_id": int,
             "criteria_version": str,
@@ -336,7 +336,7 @@ def m009_sessions_and_login_throttle(db: Database) -> None:
     them), failed-login counters that survive a restart, and the addresses each user logged
     in from (a throttled name still opens from one of them). The session-signing key moves
     to a 0600 file beside the database: a copy of the database no longer forges cookies."""
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": str,  # sha256 of the random token in the cookie; the token itself is not stored
             "user_id": int,
@@ -347,8 +347,8 @@ def m009_sessions_and_login_throttle(db: Database) -> None:
         pk="id",
         foreign_keys=[("user_id", "users", "id")],
     )
-    db["sessions"].create_index(["user_id"])
-    db["login_throttle"].create(
+    db.table("sessions").create_index(["user_id"])
+    db.table("login_throttle").create(
         {
             "key": str,  # "user:<lower name>" or "addr:<client address>"
             "failures": int,
@@ -357,7 +357,7 @@ def m009_sessions_and_login_throttle(db: Database) -> None:
         },
         pk="key",
     )
-    db["login_addresses"].create(
+    db.table("login_addresses").create(
         {"user_id": int, "address": str, "last_login": float},
         pk=("user_id", "address"),
         foreign_keys=[("user_id", "users", "id")],
@@ -368,7 +368,7 @@ def m009_sessions_and_login_throttle(db: Database) -> None:
 @migrations()
 def m010_season_runs(db: Database) -> None:
     """A season's run: every report registered for it, and how its analysis went."""
-    db["season_runs"].create(
+    db.table("season_runs").create(
         {
             "season": str,
             "sha256": str,
@@ -394,15 +394,15 @@ def m010_season_runs(db: Database) -> None:
 def m011_splitter_version(db: Database) -> None:
     """Which splitter cut a document's passages: a new one means the passages are re-cut
     (and re-embedded) on the next analysis instead of reused. Older rows stay NULL (v1)."""
-    db["documents"].add_column("splitter_version", str)
+    db.table("documents").add_column("splitter_version", str)
 
 
 @migrations()
 def m012_draft_reasons(db: Database) -> None:
     """One story per criterion: a draft keeps its reason in words ("level 2 (full: binding,
     dated), p. 47: '...'") and the candidates it rests on (a JSON list of passage ids)."""
-    db["drafts"].add_column("reason", str)
-    db["drafts"].add_column("evidence", str)
+    db.table("drafts").add_column("reason", str)
+    db.table("drafts").add_column("evidence", str)
 
 
 @migrations()
@@ -410,7 +410,7 @@ def m013_criterion_decisions(db: Database) -> None:
     """Review at the analyst's unit of work: the level of a criterion for a report, with the
     passages it rests on. Appended like the decisions table (undo is a row too), so four
     eyes, history and the gold export read the same rows."""
-    db["criterion_decisions"].create(
+    db.table("criterion_decisions").create(
         {
             "id": int,
             "document_id": int,
@@ -429,4 +429,4 @@ def m013_criterion_decisions(db: Database) -> None:
         pk="id",
         foreign_keys=[("document_id", "documents", "id")],
     )
-    db["criterion_decisions"].create_index(["document_id", "criterion_id"])
+    db.table("criterion_decisions").create_index(["document_id", "criterion_id"])

@@ -12,10 +12,10 @@ from analyzer.types import PagePart, Passage
 
 def replace_passages(db: Database, doc_id: int, passages: list[Passage]) -> None:
     """Store the document's passages, replacing earlier ones (and candidates made from them)."""
-    db["candidates"].delete_where("document_id = ?", [doc_id])
+    db.table("candidates").delete_where("document_id = ?", [doc_id])
     unindex_document(db, doc_id)  # keyword index: same transaction as the passages
-    db["passages"].delete_where("document_id = ?", [doc_id])
-    db["passages"].insert_all(
+    db.table("passages").delete_where("document_id = ?", [doc_id])
+    db.table("passages").insert_all(
         {
             "document_id": doc_id,
             "seq": p.seq,
@@ -34,7 +34,7 @@ def replace_passages(db: Database, doc_id: int, passages: list[Passage]) -> None
 def load_passages(db: Database, doc_id: int) -> list[tuple[int, Passage]]:
     """(passage id, Passage) pairs of a document, in reading order."""
     out = []
-    for row in db["passages"].rows_where("document_id = ?", [doc_id], order_by="seq"):
+    for row in db.table("passages").rows_where("document_id = ?", [doc_id], order_by="seq"):
         parts = [PagePart(**part) for part in json.loads(row["parts"])]
         out.append((row["id"], Passage(row["seq"], row["text"], parts)))
     return out
@@ -42,7 +42,7 @@ def load_passages(db: Database, doc_id: int) -> list[tuple[int, Passage]]:
 
 def get_passage(db: Database, passage_id: int) -> dict | None:
     """A passage row by id, or None."""
-    rows = list(db["passages"].rows_where("id = ?", [passage_id]))
+    rows = list(db.table("passages").rows_where("id = ?", [passage_id]))
     return rows[0] if rows else None
 
 
@@ -52,7 +52,9 @@ def passage_rows(
     """A document's passage rows (the given columns), in reading order unless told otherwise
     (order_by=None: the table's own order)."""
     return list(
-        db["passages"].rows_where("document_id = ?", [doc_id], select=columns, order_by=order_by)
+        db.table("passages").rows_where(
+            "document_id = ?", [doc_id], select=columns, order_by=order_by
+        )
     )
 
 

@@ -11,7 +11,7 @@ from analyzer.db.connection import now
 
 def start_run(db: Database, file: str, command: str, settings: dict) -> int:
     return (
-        db["runs"]
+        db.table("runs")
         .insert(
             {
                 "file": file,
@@ -33,7 +33,7 @@ def finish_run(
     stats: dict,
     error: str | None = None,
 ) -> None:
-    db["runs"].update(
+    db.table("runs").update(
         run_id,
         {
             "status": status,

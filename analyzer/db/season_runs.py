@@ -12,24 +12,24 @@ def register(db: Database, season: str, rows: list[dict]) -> None:
     with db.atomic():
         for row in rows:
             key = [season, row["sha256"]]
-            if db["season_runs"].count_where("season = ? and sha256 = ?", key):
-                db["season_runs"].update(
+            if db.table("season_runs").count_where("season = ? and sha256 = ?", key):
+                db.table("season_runs").update(
                     tuple(key),
                     {k: row[k] for k in ("path", "company", "fiscal_year", "report_type")},
                 )
             else:
-                db["season_runs"].insert(
+                db.table("season_runs").insert(
                     {**row, "season": season, "status": "pending", "updated_at": now()}
                 )
 
 
 def record(db: Database, season: str, sha256: str, **fields) -> None:
     """Write a report's outcome (inside the caller's transaction when there is one)."""
-    db["season_runs"].update((season, sha256), {**fields, "updated_at": now()})
+    db.table("season_runs").update((season, sha256), {**fields, "updated_at": now()})
 
 
 def season_rows(db: Database, season: str) -> list[dict]:
     """Every registered report of the season, in file-name order."""
     if "season_runs" not in db.table_names():
         return []
-    return list(db["season_runs"].rows_where("season = ?", [season], order_by="file_name"))
+    return list(db.table("season_runs").rows_where("season = ?", [season], order_by="file_name"))

@@ -7,18 +7,18 @@ from sqlite_utils import Database
 
 def save_season(db: Database, row: dict) -> None:
     """Create or replace a season row."""
-    db["seasons"].insert(row, pk="season", replace=True)
+    db.table("seasons").insert(row, pk="season", replace=True)
 
 
 def season_row(db: Database, season: str | None) -> dict | None:
     """A season row by its (normalised) name, or None."""
-    rows = list(db["seasons"].rows_where("season = ?", [season]))
+    rows = list(db.table("seasons").rows_where("season = ?", [season]))
     return rows[0] if rows else None
 
 
 def all_seasons(db: Database) -> list[dict]:
     """Every season row, by name."""
-    return list(db["seasons"].rows_where(order_by="season"))
+    return list(db.table("seasons").rows_where(order_by="season"))
 
 
 def seasons_without_row(db: Database) -> list[str]:

@@ -7,12 +7,12 @@ from sqlite_utils import Database
 
 def insert_session(db: Database, row: dict) -> None:
     """Store a new session (its id is the hash of the cookie's token)."""
-    db["sessions"].insert(row)
+    db.table("sessions").insert(row)
 
 
 def live_session(db: Database, session_id: str, now: float) -> dict | None:
     """The session with this id if it has not expired, or None."""
-    rows = list(db["sessions"].rows_where("id = ? and expires_at > ?", [session_id, now]))
+    rows = list(db.table("sessions").rows_where("id = ? and expires_at > ?", [session_id, now]))
     return rows[0] if rows else None
 
 

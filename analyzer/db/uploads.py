@@ -11,32 +11,32 @@ UNFINISHED = "status in ('queued', 'running')"
 
 def unfinished_upload(db: Database, sha256: str) -> dict | None:
     """An upload of the same file that is still queued or running."""
-    rows = list(db["uploads"].rows_where(f"sha256 = ? and {UNFINISHED}", [sha256], limit=1))
+    rows = list(db.table("uploads").rows_where(f"sha256 = ? and {UNFINISHED}", [sha256], limit=1))
     return rows[0] if rows else None
 
 
 def insert_upload(db: Database, row: dict) -> int:
     with db.atomic():
-        return db["uploads"].insert(row).last_pk
+        return db.table("uploads").insert(row).last_pk
 
 
 def get_upload(db: Database, upload_id: int) -> dict:
-    return db["uploads"].get(upload_id)
+    return db.table("uploads").get(upload_id)
 
 
 def recent_uploads(db: Database, limit: int = 50) -> list[dict]:
-    return list(db["uploads"].rows_where(order_by="id desc", limit=limit))
+    return list(db.table("uploads").rows_where(order_by="id desc", limit=limit))
 
 
 def requeue_unfinished(db: Database) -> list[int]:
     """Mark what a stopped server left queued or running as waiting again; their ids."""
-    ids = [r["id"] for r in db["uploads"].rows_where(UNFINISHED, order_by="id")]
+    ids = [r["id"] for r in db.table("uploads").rows_where(UNFINISHED, order_by="id")]
     with db.atomic():
         for upload_id in ids:
-            db["uploads"].update(upload_id, {"status": "queued", "stage": "waiting"})
+            db.table("uploads").update(upload_id, {"status": "queued", "stage": "waiting"})
     return ids
 
 
 def update_upload(db: Database, upload_id: int, **fields) -> None:
     with db.atomic():
-        db["uploads"].update(upload_id, {**fields, "updated_at": now()})
+        db.table("uploads").update(upload_id, {**fields, "updated_at": now()})
