@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from importlib.machinery import ModuleSpec
+from types import FrameType
 
 
 class _NoPandasForSqliteUtils:
@@ -15,7 +16,7 @@ class _NoPandasForSqliteUtils:
     @staticmethod
     def find_spec(name: str, path: object = None, target: object = None) -> ModuleSpec | None:
         if name == "pandas":
-            frame = sys._getframe(1)
+            frame: FrameType | None = sys._getframe(1)
             while frame is not None:
                 if frame.f_globals.get("__name__") == "sqlite_utils.db":
                     raise ImportError("pandas is not imported for sqlite-utils")
@@ -24,4 +25,4 @@ class _NoPandasForSqliteUtils:
 
 
 if not any(isinstance(f, type) and f.__name__ == "_NoPandasForSqliteUtils" for f in sys.meta_path):
-    sys.meta_path.insert(0, _NoPandasForSqliteUtils)  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _NoPandasForSqliteUtils)

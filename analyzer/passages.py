@@ -85,19 +85,19 @@ def passage_spans(
             blocks += _split_long(text, block, size)
     spans: list[tuple[int, int]] = []
     current: list[tuple[int, int]] = []
-    for block in blocks:
+    for span in blocks:
         if current:
-            length = block[1] - current[0][0]
+            length = span[1] - current[0][0]
             short = current[-1][1] - current[0][0] < size / 3
             if length <= size or (short and length <= hard_max):
-                current.append(block)
+                current.append(span)
                 continue
             spans.append((current[0][0], current[-1][1]))
-            current = _overlap(current, overlap) + [block]
-            if block[1] - current[0][0] > hard_max:
-                current = [block]
+            current = _overlap(current, overlap) + [span]
+            if span[1] - current[0][0] > hard_max:
+                current = [span]
             continue
-        current = [block]
+        current = [span]
     if current:
         spans.append((current[0][0], current[-1][1]))
     return spans
@@ -126,10 +126,10 @@ def _units(text: str) -> list[tuple[int, int]]:
         cuts.add(nxt)
     for m in re.finditer(r"\n[ \t]*", text):
         nxt = m.end()
-        before = m.start() - 1
-        while before >= 0 and text[before] in " \t":
-            before -= 1
-        if _BULLET_AT.match(text, nxt) or (before >= 0 and text[before] == ":"):
+        prev = m.start() - 1
+        while prev >= 0 and text[prev] in " \t":
+            prev -= 1
+        if _BULLET_AT.match(text, nxt) or (prev >= 0 and text[prev] == ":"):
             cuts.add(nxt)
     units = []
     bounds = sorted(cuts) + [len(text)]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from sqlite_utils import Database
@@ -138,7 +139,7 @@ class Analyzer:
         self._embedder = embedder
         self._scorer: Scorer | None = None
         self.classifier_path: Path | None = None
-        self._prescorer: PreScorer | None | bool = False  # False: not looked for yet
+        self._prescorer: PreScorer | None | Literal[False] = False  # False: not looked for yet
         self._terms = {c.id: criterion_terms(c) for c in self.criteria.criteria}
 
     def prepare(self) -> Analyzer:
@@ -153,6 +154,7 @@ class Analyzer:
         """The evidence model and judge for the criteria version and embedder, if any."""
         if self._prescorer is False:
             settings = self.settings
+            path: Path | None
             if settings.prescore_dir:
                 path = Path(settings.prescore_dir)
             elif settings.use_classifier and settings.use_prescore:
@@ -382,7 +384,7 @@ class Analyzer:
         out.sha256 = file_sha256(path)
         existing = document_by_sha(self.db, out.sha256)
         reuse = self.stored_alike(existing)
-        if reuse:
+        if reuse and existing is not None:  # stored_alike is never true of None
             out.passages = [p for _, p in load_passages(self.db, existing["id"])]
             out.reused = True
             out.pages = existing["page_count"]
@@ -448,12 +450,15 @@ class Analyzer:
                 doc_id = existing["id"]
                 update_document(self.db, doc_id, {k: str(v) for k, v in meta.items() if v})
             ids = [pid for pid, _ in load_passages(self.db, doc_id)]
+            assessment = computed.assessment
+            if assessment is None:  # rolls the transaction back, as any error here does
+                raise ValueError(f"{computed.path}: not scored; store() takes what compute() gave")
             rows = select_candidates(
                 self.criteria,
                 self._terms,
                 computed.passages,
                 ids,
-                computed.assessment,
+                assessment,
                 settings.top_k,
                 page_lines(self.db, doc_id),
                 computed.prescore,

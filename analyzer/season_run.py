@@ -116,10 +116,10 @@ def plan_season(folder: str | Path, season: str, index: str | Path | None = None
         try:
             sha = file_sha256(path)
         except OSError as exc:
-            problems.append((str(path), f"cannot read it ({exc.strerror or exc})"))
+            problems.append((path, f"cannot read it ({exc.strerror or exc})"))
             continue
         if sha in seen:
-            problems.append((str(path), "the same file is already in this run"))
+            problems.append((path, "the same file is already in this run"))
             continue
         seen.add(sha)
         fields = meta.rows.get(path.name)
@@ -139,11 +139,12 @@ def plan_season(folder: str | Path, season: str, index: str | Path | None = None
             }
         )
     present = {Path(p).name for p in files}
-    for file_name, fields in meta.rows.items():
-        if file_name not in present:
-            index_problems.append(
-                f"{Path(index).name} line {fields['line']}: {file_name} is not in the folder"
-            )
+    if index:  # without an index there are no rows
+        for file_name, fields in meta.rows.items():
+            if file_name not in present:
+                index_problems.append(
+                    f"{Path(index).name} line {fields['line']}: {file_name} is not in the folder"
+                )
     return SeasonPlan(name, reports, [(str(p), why) for p, why in problems], index_problems)
 
 
@@ -301,6 +302,8 @@ def _start_worker(settings: Settings) -> None:
 
 
 def _compute_in_worker(path: str) -> tuple[str, Computed | str]:
+    if _WORKER is None:
+        raise RuntimeError("no compute worker in this process: _start_worker did not run")
     return _WORKER.compute(path)
 
 
@@ -319,6 +322,8 @@ def record_result(db: Database, season: str, row: dict, result: Result, seconds:
             record(db, season, row["sha256"], status=FAILED, error=result.error,
                    seconds=round(seconds, 2))  # fmt: skip
             return
+        if result.doc_id is None:
+            raise ValueError(f"{row['path']}: analysed without error but no document stored")
         update_document(db, result.doc_id, {"season": season})
         record(
             db,

@@ -88,12 +88,12 @@ def _sentences(text: str) -> list[tuple[int, int]]:
         item_ends = ((m.start() + 1, m.end()) for m in _LIST_ITEM_END.finditer(text, a, b))
         ends = sorted({*sentence_ends(text, a, b), *item_ends})
         start = a
-        for end, following in ends:
-            if following <= start:
+        for end, next_start in ends:
+            if next_start <= start:
                 continue
             if text[start:end].strip():
                 spans.append((start, end))
-            start = following
+            start = next_start
         if text[start:b].strip():
             spans.append((start, b))
     return spans

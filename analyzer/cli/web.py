@@ -6,10 +6,12 @@ The accounts module (argon2 hashes a dummy password when imported) and the web a
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import ipaddress
 import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -133,12 +135,22 @@ def serve(
         str,
         typer.Option(help="with --proxy-hops: the address the proxy connects from ('*' for any)"),
     ] = "127.0.0.1",
+    max_memory_mb: Annotated[
+        int, typer.Option(help="memory the process analysing one upload may use (MB)")
+    ] = 2048,
+    timeout: Annotated[
+        float, typer.Option(help="seconds analysing one upload may take (and parsing it)")
+    ] = 600,
     db: DbOption = None,
 ) -> None:
-    """Start the review web app (upload, review with the page image, export)."""
+    """Start the review web app (upload, review with the page image, export).
+
+    Uploads are analysed in a worker process within the limits below, so a hostile upload
+    fails alone and the server keeps answering."""
     from waitress import create_server
 
     from analyzer import accounts
+    from analyzer.reading.limits import Limits
     from analyzer.web.app import make_app
 
     if not 0 < port < 65536:
@@ -147,6 +159,8 @@ def serve(
         fail("--upload-limit-mb must be at least 1")
     if threads < 1:
         fail("--threads must be at least 1")
+    if max_memory_mb < 1 or not timeout > 0:
+        fail("--max-memory-mb must be at least 1 and --timeout above 0")
     if not 0 <= proxy_hops <= 5:
         fail("--proxy-hops must be between 0 and 5")
     if trusted_proxy != "*":
@@ -158,7 +172,10 @@ def serve(
     open_database(path)
     # waitress reads the proxy's headers itself: it drops X-Forwarded-* from any peer it
     # was not told to trust, so a Flask-side ProxyFix would never see them.
-    app = make_app(path, upload_limit=upload_limit_mb * 2**20, secure_cookies=secure_cookies)
+    limits = Limits(memory_mb=max_memory_mb, seconds=timeout)
+    app = make_app(
+        path, upload_limit=upload_limit_mb * 2**20, secure_cookies=secure_cookies, limits=limits
+    )
     if not accounts.list_users(open_database(path)):
         err.print(
             f"no users yet: create the first with: "
@@ -181,7 +198,9 @@ def serve(
         )  # fmt: skip
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
-    app.extensions["worker"].start()  # loads the model now, not on the first upload
+    app.extensions["worker"].start()  # its process loads the model now, not on the first upload
+    # The server's own copy of the model is for search: loaded now, not on the first search.
+    threading.Thread(target=_warm, args=(app.extensions["embedder"],), daemon=True).start()
     out.print(
         f"analyzer review app on http://{host}:{port}/ (database {path})",
         highlight=False,
@@ -211,6 +230,12 @@ def proxy_trust(hops: int, proxy: str) -> dict:
         "clear_untrusted_proxy_headers": True,
         "log_untrusted_proxy_headers": False,
     }
+
+
+def _warm(embedder: object) -> None:
+    """Load the search model; a failure is said on the first search instead."""
+    with contextlib.suppress(Exception):
+        _ = embedder.name
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:

@@ -52,8 +52,8 @@ def criteria_for_documents(db: Database, doc_ids: list[int]) -> CriteriaSet:
     """The criteria the documents' newest candidates were made with (the newest version
     among them); the current file when none was analysed yet."""
     versions = [document_criteria_version(db, d) for d in doc_ids]
-    known = [criteria_for_version(db, v) for v in versions if v]
-    known = [k for k in known if k is not None]
+    found = [criteria_for_version(db, v) for v in versions if v]
+    known = [k for k in found if k is not None]
     if not known:
         return load_criteria()
     current = load_criteria()

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from analyzer.db.connection import now
+from analyzer.db.connection import inserted_id, now
 
 
 def user_by_name(db: Database, username: str) -> dict | None:
@@ -28,7 +28,7 @@ def all_users(db: Database) -> list[dict]:
 
 def insert_user(db: Database, row: dict) -> int:
     """Insert a user row; returns its id (the caller holds the transaction)."""
-    return db.table("users").insert(row).last_pk
+    return inserted_id(db.table("users").insert(row))
 
 
 def update_user(db: Database, user_id: int, values: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 
 from analyzer.db.migrations import migrations
 
@@ -55,6 +56,14 @@ def connect(path: str | Path) -> AnalyzerDatabase:
 
 def default_db_path() -> str:
     return os.environ.get("ANALYZER_DB") or DEFAULT_DB
+
+
+def inserted_id(table: Table) -> int:
+    """The primary key of the row the table's last insert wrote. sqlite-utils leaves
+    ``last_pk`` None when no row was written; that is an error here, not an id."""
+    if table.last_pk is None:
+        raise StoreError(f"the insert into {table.name} wrote no row")
+    return table.last_pk
 
 
 def now() -> str:

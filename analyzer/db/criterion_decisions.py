@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from analyzer.db.connection import now
+from analyzer.db.connection import inserted_id, now
 
 
 def insert_criterion_decision(db: Database, row: dict) -> int:
     """Append a criterion decision stamped with the time; returns its id."""
     with db.atomic():
-        return db.table("criterion_decisions").insert({**row, "created_at": now()}).last_pk
+        return inserted_id(db.table("criterion_decisions").insert({**row, "created_at": now()}))
 
 
 def get_criterion_decision(db: Database, decision_id: int) -> dict | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from analyzer.db.connection import now
+from analyzer.db.connection import inserted_id, now
 
 
 def insert_decision(db: Database, row: dict) -> int:
     """Append a decision stamped with the time; returns its id (the caller holds the
     transaction)."""
-    return db.table("decisions").insert({**row, "created_at": now()}).last_pk
+    return inserted_id(db.table("decisions").insert({**row, "created_at": now()}))
 
 
 def get_decision(db: Database, decision_id: int) -> dict | None:

@@ -53,7 +53,8 @@ def save_vectors(db: Database, model: str, vectors: dict[str, np.ndarray]) -> No
 def passage_vectors(db: Database, model: str, doc_id: int | None = None) -> list[tuple]:
     """(passage id, document id, text, parts JSON, file name, vector blob) of every stored
     passage embedded with `model`, optionally of one document."""
-    where, params = "", [model]
+    where = ""
+    params: list[str | int] = [model]
     if doc_id is not None:
         where, params = "and p.document_id = ?", [model, doc_id]
     sql = f"""

@@ -41,8 +41,8 @@ def create_passage_fts(db: Database) -> None:
         f"content_rowid='id', tokenize='{TOKENIZE}')"
     )
     db.execute(f"create virtual table [{TERMS_TABLE}] using fts5vocab([{FTS_TABLE}], 'row')")
-    db[STATE_TABLE].create({"key": str, "generation": int}, pk="key")
-    db[STATE_TABLE].insert({"key": "passages", "generation": 0})
+    db.table(STATE_TABLE).create({"key": str, "generation": int}, pk="key")
+    db.table(STATE_TABLE).insert({"key": "passages", "generation": 0})
 
 
 def rebuild_passage_fts(db: Database) -> None:
@@ -118,7 +118,8 @@ def affordable_words(db: Database, words: list[str], budget: int = POSTING_BUDGE
     counts = [(found.get(term, 0), word) for word, term in zip(words, terms, strict=True)]
     if sum(c for c, _ in counts) <= budget:
         return words
-    kept, total = [], 0
+    kept: list[str] = []
+    total = 0
     for count, word in sorted(counts):
         if kept and total + count > budget:
             break

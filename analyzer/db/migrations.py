@@ -263,8 +263,8 @@ def m006_quote_provenance(db: Database) -> None:
     printed on. Rows stored before this migration get theirs here, once."""
     for table in ("candidates", "decisions"):
         for column in ("quote_start", "quote_end", "quote_page_start", "quote_page_end"):
-            db[table].add_column(column, int)
-        db[table].add_column("quote_boxes", str)  # JSON list of [x0, top, x1, bottom]
+            db.table(table).add_column(column, int)
+        db.table(table).add_column("quote_boxes", str)  # JSON list of [x0, top, x1, bottom]
     _backfill_quote_provenance(db)
 
 
@@ -283,6 +283,8 @@ def _backfill_quote_provenance(db: Database) -> None:
             found = locate_quote(text, json.loads(parts), quote)
             if found is None:
                 continue
+            if found.page_start is None or found.page_end is None:
+                raise ValueError(f"locate_quote gave no page span for {table} row {row_id}")
             key = (doc_id, found.pdf_page)
             if key not in lines:
                 page = db.execute(
@@ -290,7 +292,7 @@ def _backfill_quote_provenance(db: Database) -> None:
                 ).fetchone()
                 lines[key] = json.loads(page[0] or "[]") if page else []
             boxes = line_boxes_of(lines[key], found.page_start, found.page_end)
-            db[table].update(
+            db.table(table).update(
                 row_id,
                 {
                     "quote_start": found.start,

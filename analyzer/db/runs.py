@@ -6,13 +6,12 @@ import json
 
 from sqlite_utils import Database
 
-from analyzer.db.connection import now
+from analyzer.db.connection import inserted_id, now
 
 
 def start_run(db: Database, file: str, command: str, settings: dict) -> int:
-    return (
-        db.table("runs")
-        .insert(
+    return inserted_id(
+        db.table("runs").insert(
             {
                 "file": file,
                 "command": command,
@@ -21,7 +20,6 @@ def start_run(db: Database, file: str, command: str, settings: dict) -> int:
                 "started_at": now(),
             }
         )
-        .last_pk
     )
 
 

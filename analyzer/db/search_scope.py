@@ -19,7 +19,8 @@ def scope_documents(
 ) -> list[int] | None:
     """Ids of the documents that pass every given filter (None: no filter given). A season
     is the document's own season, or its fiscal year when it has none."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[int | str] = []
     if doc_id is not None:
         where.append("id = ?")
         params.append(doc_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from analyzer.db.connection import now
+from analyzer.db.connection import inserted_id, now
 
 UNFINISHED = "status in ('queued', 'running')"
 
@@ -17,7 +17,7 @@ def unfinished_upload(db: Database, sha256: str) -> dict | None:
 
 def insert_upload(db: Database, row: dict) -> int:
     with db.atomic():
-        return db.table("uploads").insert(row).last_pk
+        return inserted_id(db.table("uploads").insert(row))
 
 
 def get_upload(db: Database, upload_id: int) -> dict:

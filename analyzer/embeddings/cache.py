@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,10 @@ def save(model: str, vectors: dict[str, np.ndarray]) -> None:
         known.update(vectors)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **known)
+            # Any values: mypy would match a **dict key to savez's keyword allow_pickle (a bool);
+            # the keys here are content hashes, each an array's name
+            arrays: dict[str, Any] = known
+            np.savez(fh, **arrays)
         os.replace(tmp, path)
     except (OSError, ValueError):
         pass  # a cache that cannot be written only costs the next run its two seconds

@@ -142,7 +142,7 @@ def _export_fp32(model_path: Path, out_file: Path) -> list[str]:
     ).eval()
     params = inspect.signature(model.forward).parameters
     names = ["input_ids", "attention_mask"]
-    if "token_type_ids" in params and getattr(model.config, "type_vocab_size", 0):
+    if "token_type_ids" in params and getattr(model.config, "type_vocab_size", None):
         names.append("token_type_ids")
 
     class _Wrapper(torch.nn.Module):

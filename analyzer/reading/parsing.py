@@ -148,7 +148,7 @@ def _read_scans(
         engine = OcrEngine.find()
     except OcrUnavailable as exc:
         return set(), [f"{len(scans)} page(s) without a text layer left unread: {exc}"]
-    done = set()
+    done: set[int] = set()
     for i in scans:
         try:
             if not looks_like_a_text_scan(pdf, i):
@@ -218,11 +218,11 @@ def _margin_numbers(raw: RawPage, lines: list[Line]) -> list[tuple[int, float]]:
     for line in lines:
         if not (_in_margin(line, raw.height) or (id(line) in edge and len(line.words) == 1)):
             continue
-        numeric = [w for w in line.words if _NUMBER.match(w.text)]
+        numeric = [(w, m) for w in line.words if (m := _NUMBER.match(w.text))]
         if len(numeric) > 2:
             continue  # navigation tabs or a row of table figures, not a folio
-        for word in numeric:
-            value = int(_NUMBER.match(word.text).group(1))
+        for word, match in numeric:
+            value = int(match.group(1))
             if 0 < value < 1900:  # larger numbers in a margin are years, not page numbers
                 found.append((value, (word.box[0] + word.box[2]) / 2))
     return found

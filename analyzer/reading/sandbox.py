@@ -48,12 +48,13 @@ class _LeanPopen(popen_forkserver.Popen):
             main = sys.modules["__main__"]
             sys.modules["__main__"] = types.ModuleType("__main__")
             try:
-                super()._launch(process_obj)
+                # typeshed's Popen stubs leave out the private _launch that this overrides
+                super()._launch(process_obj)  # type: ignore[misc]
             finally:
                 sys.modules["__main__"] = main
 
 
-class _ParseProcess(_CONTEXT.Process):
+class _ParseProcess(multiprocessing.context.ForkServerProcess):  # the class of _CONTEXT.Process
     @staticmethod
     def _Popen(process_obj):
         return _LeanPopen(process_obj)

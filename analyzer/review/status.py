@@ -330,43 +330,64 @@ def page_view(
     db: Database,
     doc_id: int,
     pdf_page: int,
-    passage_id: int | None = None,
+    passage_ids: list[int] | None = None,
     candidate_id: int | None = None,
 ) -> dict:
-    """One page with the boxes to draw on it: a passage's lines and a candidate's quote.
+    """One page with the boxes to draw on it: passages' lines and a candidate's quote.
 
     Boxes are in PDF points of the page as displayed; the page gives its size in the same
-    units, so the browser can place them on the image at whatever size it is shown."""
+    units, so the browser can place them on the image at whatever size it is shown. Several
+    passages (a search's matches on the page) each get an outline around their lines on
+    this page (``passages``), so the reader sees how many matched and where."""
     page = next(iter(document_pages(db, doc_id, [pdf_page])), None)
     if page is None:
         raise LookupError(f"document {doc_id} has no page {pdf_page}")
-    boxes: list = []
+    wanted = list(dict.fromkeys(passage_ids or []))
     quote_boxes: list = []
     quote = None
     if candidate_id is not None:
         cand = get_candidate(db, candidate_id)
         if cand is None or cand["document_id"] != doc_id:
             raise LookupError(f"no candidate {candidate_id} in document {doc_id}")
-        passage_id = cand["passage_id"]
+        wanted = [cand["passage_id"], *[p for p in wanted if p != cand["passage_id"]]]
         if cand.get("pdf_page") == pdf_page:
             quote_boxes = json.loads(cand.get("quote_boxes") or "[]")
         quote = cand["quote"]
-    if passage_id is not None:
+    boxes: list = []
+    passages = []
+    for passage_id in wanted:
         passage = get_passage(db, passage_id)
         if passage is None or passage["document_id"] != doc_id:
             raise LookupError(f"no passage {passage_id} in document {doc_id}")
-        for part in json.loads(passage["parts"]):
-            if part["pdf_page"] == pdf_page:
-                boxes += part.get("boxes", [])
+        lines = [
+            box
+            for part in json.loads(passage["parts"])
+            if part["pdf_page"] == pdf_page
+            for box in part.get("boxes", [])
+        ]
+        boxes += lines
+        if lines:
+            passages.append({"passage_id": passage_id, "box": enclosing_box(lines)})
     return {
         "pdf_page": pdf_page,
         "citation": citation(pdf_page, page["label"]),
         "width": page["width"],
         "height": page["height"],
         "boxes": boxes,
+        "passages": passages,
         "quote_boxes": quote_boxes,
         "quote": quote,
     }
+
+
+def enclosing_box(boxes: list[list[float]]) -> list[float]:
+    """The smallest [x0, top, x1, bottom] holding every given box (a passage's outline)."""
+    return [
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    ]
 
 
 def _history(rows: list[dict], user: str, undo_any: bool = False) -> list[dict]:

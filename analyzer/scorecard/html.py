@@ -16,6 +16,7 @@ from analyzer.scorecard.charts import (
     subsection_bars_svg,
     unreviewed_drafts,
 )
+from analyzer.scorecard.pages import anchor, page_images
 from analyzer.scorecard.records import LEVEL_WORDS, breakdown_rows, structure
 from analyzer.scorecard.scores import Scorecard
 
@@ -70,14 +71,30 @@ def company_html(card: Scorecard) -> str:
     )
 
 
-def pack_html(card: Scorecard, drafts: bool = False) -> str:
+def pack_html(card: Scorecard, drafts: bool = False, images: bool = True) -> str:
     """The company's evidence pack for its right of reply: confirmed evidence and scores;
-    with ``drafts``, also the machine's drafts, each marked as an unreviewed machine draft."""
+    with ``drafts``, also the machine's drafts, each marked as an unreviewed machine draft.
+    Each quote's citation links to its page image, inline in the file (``images``), so the
+    pack stands alone; every cited page is rendered once."""
+    shown = [
+        e
+        for cs in card.criteria
+        for e in cs.evidence
+        if e.status == "accepted" or (drafts and e.status == "draft")
+    ]
+    pictures = page_images(card, shown) if images else {}
+    figures = [
+        {"id": anchor(*key), "src": src, "evidence": e}
+        for key, src in pictures.items()
+        for e in [next(e for e in shown if (e.doc_id, e.pdf_page) == key)]
+    ]
     return _env.get_template("pack.html.j2").render(
         card=card,
         drafts=drafts,
         rows=breakdown_rows(card.criteria_set, card.confirmed),
         draft_rows=breakdown_rows(card.criteria_set, card.draft),
+        page_link={key: "#" + anchor(*key) for key in pictures},
+        figures=figures,
         **_common(card),
     )
 

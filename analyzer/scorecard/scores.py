@@ -14,6 +14,8 @@ what was searched and why the best candidates fell short.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -23,6 +25,7 @@ from analyzer.candidates.views import ocr_pages
 from analyzer.criteria.sets import CriteriaSet, Criterion
 from analyzer.criteria.stored import criteria_for_documents
 from analyzer.db.criteria import criteria_sets
+from analyzer.db.passages import get_passage
 from analyzer.review.criteria import criterion_levels
 from analyzer.review.status import CONFIRMED, REJECTED
 from analyzer.scorecard import data
@@ -74,13 +77,16 @@ class Evidence:
     draft_pick: bool = False
     passage_hash: str | None = None
     ocr: bool = False  # the quote was read from a scanned page by Tesseract
+    # the quote's line boxes on pdf_page ([x0, top, x1, bottom] in PDF points), drawn on the
+    # page image an evidence pack carries; not exported
+    boxes: list = field(default_factory=list)
 
     @property
     def citation(self) -> str:
         return citation(self.pdf_page, self.page_label)
 
     def to_dict(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k != "passage_hash"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("passage_hash", "boxes")}
         out["citation"] = self.citation
         return out
 
@@ -130,6 +136,8 @@ class Scorecard:
     confirmed: Breakdown
     previous: Scorecard | None = None
     rules_date: str | None = None  # when this criteria set (and its scoring rules) was stored
+    # document id -> its PDF, for the page images of an evidence pack; never exported
+    pdf_paths: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
     def reviewed_count(self) -> int:
@@ -202,6 +210,30 @@ def shortfall(row: dict, elig: Eligibility, decision: dict | None) -> list[str]:
     return why
 
 
+def _boxes(stored: str | list | None) -> list:
+    """Stored quote boxes (JSON text or a list) as a list; none when absent or unreadable."""
+    if isinstance(stored, list):
+        return stored
+    try:
+        boxes = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return boxes if isinstance(boxes, list) else []
+
+
+def _passage_boxes(db: Database, e: dict, cands: list[dict]) -> list:
+    """Boxes of a criterion decision's evidence on its page: the candidate's quote lines when
+    the passage is a candidate for the criterion, else the passage's lines on that page."""
+    for row in cands:
+        if row["passage_id"] == e.get("passage_id") and row["pdf_page"] == e["pdf_page"]:
+            return _boxes(row.get("quote_boxes"))
+    passage = get_passage(db, e["passage_id"]) if e.get("passage_id") else None
+    if passage is None:
+        return []
+    parts = json.loads(passage["parts"])
+    return [b for p in parts if p["pdf_page"] == e["pdf_page"] for b in p.get("boxes", [])]
+
+
 def _evidence_from_candidate(row: dict, doc: dict, elig: Eligibility, status: str) -> Evidence:
     return Evidence(
         doc_id=doc["id"],
@@ -218,6 +250,7 @@ def _evidence_from_candidate(row: dict, doc: dict, elig: Eligibility, status: st
         rank=row["rank"],
         passage_hash=row["passage_hash"],
         ocr=row["pdf_page"] in ocr_pages(doc),
+        boxes=_boxes(row.get("quote_boxes")),
     )
 
 
@@ -249,6 +282,7 @@ def _evidence_from_decision(d: dict, doc: dict, elig: Eligibility, criterion_id:
         decided_at=d.get("created_at"),
         passage_hash=d.get("passage_hash"),
         ocr=d["pdf_page"] in ocr_pages(doc),
+        boxes=_boxes(d.get("quote_boxes")),
     )
 
 
@@ -291,7 +325,12 @@ def build_scorecard(
         for doc in docs:  # a criterion-level decision is the report's level for the criterion
             st = by_criterion.get((doc["id"], criterion.id))
             if st is not None:
-                _criterion_decision(cs, st, doc, eligibility[doc["id"]], per_doc)
+                shown = cands[doc["id"]].get(criterion.id, [])
+
+                def boxes_of(e: dict, shown: list[dict] = shown) -> list:
+                    return _passage_boxes(db, e, shown)
+
+                _criterion_decision(cs, st, doc, eligibility[doc["id"]], per_doc, boxes_of)
         cs.confirmed_level = max(per_doc.values(), default=0)
         cs.settled = (
             cs.settled
@@ -346,6 +385,7 @@ def build_scorecard(
         draft=aggregate(cset, {c.criterion.id: c.draft_level or 0 for c in scores}),
         confirmed=aggregate(cset, {c.criterion.id: c.confirmed_level for c in scores}),
         rules_date=_rules_date(db, cset.version),
+        pdf_paths={d["id"]: d["path"] for d in docs if d.get("path")},
     )
     if with_previous:
         _attach_previous(db, card)
@@ -358,7 +398,12 @@ def _rules_date(db: Database, version: str) -> str | None:
 
 
 def _criterion_decision(
-    cs: CriterionScore, st: dict, doc: dict, elig: Eligibility, per_doc: dict[int, int]
+    cs: CriterionScore,
+    st: dict,
+    doc: dict,
+    elig: Eligibility,
+    per_doc: dict[int, int],
+    boxes_of: Callable[[dict], list] = lambda e: [],
 ) -> None:
     """A reviewer's level for the criterion in one document: its passages as evidence, and
     once confirmed (four eyes) the document's level for the criterion, whatever the
@@ -391,6 +436,7 @@ def _criterion_decision(
                 reviewer=who,
                 decided_at=last["created_at"],
                 passage_hash=e.get("passage_hash"),
+                boxes=boxes_of(e),
             )
         )
     if confirmed and elig.counts:

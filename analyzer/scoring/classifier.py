@@ -249,10 +249,11 @@ class EvidenceClassifier(BaseEstimator, ClassifierMixin):
         X = self._matrix(self.vectorizer_, texts, self._check_vectors(texts, vectors))
         out = np.empty((len(texts), len(self.models_)))
         for j, m in enumerate(self.models_):
+            calibrator = self.calibrators_[j]
             if not isinstance(m, LogisticRegression):
                 out[:, j] = m
-            elif self.calibrators_[j] is not None:
-                out[:, j] = self._apply_calibrator(self.calibrators_[j], m.decision_function(X))
+            elif calibrator is not None:
+                out[:, j] = self._apply_calibrator(calibrator, m.decision_function(X))
             else:
                 out[:, j] = m.predict_proba(X)[:, 1]
         return out

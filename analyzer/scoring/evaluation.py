@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
@@ -212,7 +213,7 @@ def evaluate_criteria_model(
                     pred_by_crit["baseline"][cid].append(j is not None and p_base[k, j] >= 0.5)
 
         # Retrieval and detection over every passage of each held-out report.
-        if db is None:
+        if db is None or hybrid is None:  # hybrid is None exactly when db is
             continue
         test_docs = sorted({training.groups[i] for i in test_rows})
         scorer = TrainedScorer(criteria, embed, trained, hybrid=hybrid)
@@ -280,7 +281,7 @@ def evaluate_criteria_model(
     for cid in criterion_ids:
         if cid not in truth_by_crit and cid not in ranks["model"]:
             continue
-        entry = {
+        entry: dict[str, Any] = {
             "positives": training.label_counts[cid]["positive"],
             "negatives": training.label_counts[cid]["negative"],
         }

@@ -97,7 +97,9 @@ def stored_drafts(db: Database, gold: dict) -> dict[tuple[str, str], int | None]
         if doc is None:
             continue  # not analysed there: its pairs count as not assessed
         version = document_criteria_version(db, doc["id"])
-        rows = with_drafts(candidate_rows(db, doc["id"]), document_drafts(db, doc["id"], version))
+        # no candidates stored: no criteria version, so no drafts either
+        drafts = document_drafts(db, doc["id"], version) if version is not None else {}
+        rows = with_drafts(candidate_rows(db, doc["id"]), drafts)
         by_criterion: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             row["level"] = candidate_level(row).level

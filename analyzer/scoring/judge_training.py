@@ -369,11 +369,11 @@ def evaluate_on_gold(
         "cross_validated": {"n_reports": len(kept), **figures_on(kept, predicted)},
     }
     if compare_db is not None:  # the drafts another analysis stored, on the same reports
-        stored = stored_drafts(compare_db, gold)
+        drafts = stored_drafts(compare_db, gold)
         for key, rs in (("cross_validated", kept), ("held_out", aside)):
             if not rs:
                 continue
-            levels = [stored.get((r.sha256, c.id)) for r in rs for c in criteria.criteria]
+            levels = [drafts.get((r.sha256, c.id)) for r in rs for c in criteria.criteria]
             result.setdefault(key, {})["stored_drafts"] = figures(
                 np.concatenate([r.levels for r in rs]),
                 np.asarray([v or 0 for v in levels]),

@@ -134,7 +134,8 @@ def repoint_labels(db: Database, path: str | Path) -> tuple[int, int, list[str]]
         quote, page = squash(record["text"]), source.get("pdf_page")
         holding = [p for p, text in cache[sha] if quote in text]
         on_page = [p for p in holding if page and p["first_page"] <= page <= p["last_page"]]
-        best = (on_page or holding or [None])[0]
+        found = on_page or holding
+        best = found[0] if found else None
         new_hash = best["content_hash"] if best else None
         if new_hash != source.get("passage_content_hash"):
             if new_hash is None:

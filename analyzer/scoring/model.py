@@ -129,8 +129,10 @@ def build_training_set(
     rows: dict[str, dict] = {}
     entries: list[tuple[int, str, bool]] = []
     for label in labels:
-        key = label.passage_hash if label.passage_hash in passages else "q:" + _norm(label.text)
-        text = passages.get(label.passage_hash, label.text)
+        if label.passage_hash is not None and label.passage_hash in passages:
+            key, text = label.passage_hash, passages[label.passage_hash]
+        else:
+            key, text = "q:" + _norm(label.text), label.text
         row = rows.setdefault(
             key,
             {

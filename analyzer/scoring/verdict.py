@@ -101,7 +101,8 @@ def with_drafts(rows: Iterable[dict], drafts: Mapping[str, Mapping]) -> list[dic
     the form every reader hands to ``criterion_verdict`` and ``draft``."""
     out = []
     for row in rows:
-        d = drafts.get(row.get("criterion") or row.get("criterion_id"))
+        criterion = row.get("criterion") or row.get("criterion_id")
+        d = None if criterion is None else drafts.get(criterion)
         row["draft_level"] = None if d is None else d["level"]
         row["draft_probability"] = None if d is None else d["p_evidence"]
         row["draft_reason"] = None if d is None else d.get("reason")

@@ -2,8 +2,8 @@
 
 ``make_app`` wires the pieces: a database connection per request (SQLite connections
 belong to one thread), login required on every page but the login page (a server-side
-session named by the signed cookie), CSRF on every POST, ids range-checked, one background
-worker for analyses and a child process for page images. The database file is made
+session named by the signed cookie), CSRF on every POST, ids range-checked, a worker
+process for analyses (``jobs.py``) and a child process for page images. The database file is made
 private (0600), ``uploads/`` too (0700), and the signing key lives in a 0600 file beside
 the database.
 """
@@ -24,6 +24,7 @@ from analyzer import accounts
 from analyzer.candidates.quotes import citation
 from analyzer.db.connection import make_private, open_db, use_wal
 from analyzer.embeddings.model import Embedder
+from analyzer.reading.limits import Limits
 from analyzer.review.status import segments
 from analyzer.web import auth, documents, reports, review_pages
 from analyzer.web.common import (
@@ -51,6 +52,7 @@ def make_app(
     uploads_dir: str | Path | None = None,
     secure_cookies: bool = False,
     proxy_hops: int = 0,
+    limits: Limits | None = None,
 ) -> Flask:
     """The app for one database file; uploads go to ``uploads/`` beside it by default.
 
@@ -58,6 +60,8 @@ def make_app(
     over HTTPS (as ``__Host-session``) and browsers are told to use HTTPS (HSTS).
     ``proxy_hops`` trusts that many reverse proxies' X-Forwarded-For/-Proto/-Host headers,
     so throttling sees the client's address and the app knows the request came by HTTPS.
+    ``limits``: what analysing one upload may cost (memory and time of the worker process,
+    and of the parse child it starts).
     """
     db_path = Path(db_path).resolve()
     db = open_db(db_path)  # creates the file and brings the schema up to date
@@ -85,7 +89,7 @@ def make_app(
     )
     shared = SharedEmbedder(embedder)
     app.extensions["embedder"] = shared
-    app.extensions["worker"] = Worker(db_path, shared)
+    app.extensions["worker"] = Worker(db_path, limits)
     app.extensions["renderer"] = PageRenderer()
     app.extensions["worker"].resume(db)
     db.close()

@@ -1,11 +1,12 @@
 """Uploads and their background analysis.
 
 An upload is checked by content (a PDF header, a size limit) and stored under its SHA-256,
-never under the client's file name. A single worker thread analyses uploads one after the
-other with its own database connection (SQLite connections belong to one thread) and
-writes progress to the ``uploads`` table, which the page polls. The PDF itself is parsed
-in a child process with memory, page, decompressed-size and time limits
-(``reading/sandbox.py``), so a hostile upload fails alone and the server keeps running.
+never under the client's file name. Uploads are analysed one after the other in a worker
+process (``upload_worker.py``) with the same memory and time limits as a parse child, so a
+pathological upload cannot take the server down and requests are answered meanwhile. The
+worker writes progress to the ``uploads`` table, which the page polls; one thread here
+hands it uploads and watches it: a worker that dies or runs past the time limit
+mid-report leaves that upload failed with the reason, and a fresh worker takes the next.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import queue
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -24,7 +26,7 @@ from sqlite_utils import Database
 
 from analyzer.db.candidates import count_candidates
 from analyzer.db.connection import now, open_db
-from analyzer.db.documents import document_by_sha, get_document, update_document
+from analyzer.db.documents import document_by_sha, update_document
 from analyzer.db.uploads import (
     get_upload,
     insert_upload,
@@ -33,9 +35,8 @@ from analyzer.db.uploads import (
     unfinished_upload,
     update_upload,
 )
-from analyzer.embeddings.model import Embedder
-from analyzer.pipeline import Analyzer, Settings
 from analyzer.reading.limits import Limits
+from analyzer.web.upload_worker import WorkerProcess, death_reason, time_message
 
 MAGIC = b"%PDF-"
 CHUNK = 1 << 20
@@ -133,23 +134,35 @@ def uploads(db: Database, limit: int = 50) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "stored_path"} for r in recent_uploads(db, limit)]
 
 
-class Worker:
-    """One background thread that analyses queued uploads in order."""
+POLL = 0.25  # how often the watching thread looks at the worker and at a stop request
 
-    def __init__(
-        self, db_path: Path, embedder: Embedder | None = None, limits: Limits | None = None
-    ) -> None:
-        self.db_path = db_path
-        self.embedder = embedder
-        self.limits = limits or Limits()  # what reading one upload may cost
+
+class Worker:
+    """Hands queued uploads, one at a time, to a worker process and watches it (one thread).
+
+    The process is started with the thread, so the model loads before the first upload;
+    it is started again after it died or ran out of time, and when ``limits`` asks for
+    another memory limit."""
+
+    def __init__(self, db_path: Path, limits: Limits | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.limits = limits or Limits()  # what analysing one upload may cost
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stop_at: float | None = None  # when a stop ends the worker, finished or not
+        self._process: WorkerProcess | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id while it runs."""
+        process = self._process
+        return process.pid if process is not None and process.alive() else None
 
     def start(self) -> None:
-        """Start the thread (it loads the model first) unless it runs already."""
+        """Start the thread and the worker process unless they run (or were stopped)."""
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and self._stop_at is None:
                 self._thread = threading.Thread(target=self._run, name="analysis", daemon=True)
                 self._thread.start()
 
@@ -164,62 +177,93 @@ class Worker:
             self.submit(upload_id)
 
     def stop(self, timeout: float = 5) -> None:
-        """Let the thread finish its current upload and end."""
-        if self._thread is not None:
+        """Let the worker finish its current upload within ``timeout`` s, then end it. An
+        upload it did not finish stays unfinished, and the next start analyses it again."""
+        with self._lock:
+            self._stop_at = time.monotonic() + timeout
+            thread = self._thread
+        if thread is not None:
             self._queue.put(None)
-            self._thread.join(timeout)
+            thread.join(timeout + 5)
 
     def _run(self) -> None:
-        db = open_db(self.db_path)
-        analyzer, problem = None, None
-        try:  # load the model and embed the criteria before the first upload arrives
-            settings = Settings(limits=self.limits)
-            analyzer = Analyzer(db, settings, embedder=self.embedder).prepare()
-        except Exception as exc:
-            problem = f"cannot prepare the analysis: {type(exc).__name__}: {exc}"
-        while (upload_id := self._queue.get()) is not None:
-            try:
-                if analyzer is None:
-                    raise RuntimeError(problem)
-                self._analyse(db, analyzer, upload_id)
-            except Exception as exc:  # the worker must outlive one bad upload
-                # Even a failed status write must not end the worker.
-                with contextlib.suppress(Exception):
-                    update_upload(
-                        db, upload_id, status="failed", stage="failed", error=str(exc) or repr(exc)
-                    )
+        db = open_db(self.db_path)  # records what the worker could not (it died, ran late)
+        try:
+            with contextlib.suppress(OSError):  # cannot start: said on the first upload
+                self._worker()
+            while self._stop_at is None and (upload_id := self._queue.get()) is not None:
+                try:
+                    self._analyse(db, upload_id)
+                except Exception as exc:  # the thread must outlive one bad upload
+                    self._fail(db, upload_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            if self._process is not None:
+                stop_at = self._stop_at or time.monotonic()
+                self._process.close(grace=max(0.0, stop_at - time.monotonic()))
+            db.close()
 
-    def _analyse(self, db: Database, analyzer, upload_id: int) -> None:
-        row = get_upload(db, upload_id)
-        update_upload(db, upload_id, status="running", stage="parsing")
+    def _worker(self) -> WorkerProcess:
+        """The running worker process, started anew when it ended or has other limits."""
+        process = self._process
+        if process is not None and (
+            not process.alive() or process.memory_mb != self.limits.memory_mb
+        ):
+            process.close()
+            process = self._process = None
+        if process is None:
+            process = self._process = WorkerProcess(self.db_path, self.limits.memory_mb)
+        return process
 
-        def progress(stage: str, done: int, total: int) -> None:
-            fields = {"stage": stage, "done": done, "total": total}
-            if stage == "parsed":
-                fields["pages"] = total
-            if stage == "embed":
-                fields["embedded"] = done
-            update_upload(db, upload_id, **fields)
-
-        meta = {k: row[k] for k in ("company", "fiscal_year", "report_type")}
-        result = analyzer.analyze(row["stored_path"], meta, progress)
-        if result.error:
-            update_upload(db, upload_id, status="failed", stage="failed", error=result.error)
+    def _analyse(self, db: Database, upload_id: int) -> None:
+        """One upload through the worker; its death or lateness fails this upload only."""
+        limits = self.limits
+        process = self._worker()
+        if not process.send(upload_id, limits):  # it ended while idle: once more, fresh
+            process.close()
+            self._process = None
+            process = self._worker()
+            process.send(upload_id, limits)
+        # Until "started" the worker may still be loading the model; then the clock runs.
+        outcome = self._wait(process, ("started", upload_id), limits.seconds)
+        if isinstance(outcome, tuple):
+            outcome = self._wait(process, ("finished", upload_id), limits.seconds)
+        if isinstance(outcome, tuple):  # finished: its failure, if the worker could not write it
+            if outcome[2]:
+                self._fail(db, upload_id, outcome[2])
             return
-        stage = "done"
-        if result.damaged:  # said on the page: the file was repaired to be read
-            stage = f"done, damaged PDF: text may be missing ({'; '.join(result.damaged)})"
-        doc = get_document(db, result.doc_id)
-        if doc["file_name"] == Path(row["stored_path"]).name:
-            update_document(db, result.doc_id, {"file_name": row["file_name"]})
-        update_upload(
-            db,
-            upload_id,
-            status="done",
-            stage=stage,
-            document_id=result.doc_id,
-            pages=result.pages,
-            passages=result.passages,
-            embedded=result.embedded,
-            candidates=result.candidates,
-        )
+        if outcome == "stopping":  # left unfinished: the next start analyses it again
+            return
+        if outcome == "timeout":
+            process.close()
+            reason = time_message(limits)
+        else:
+            code = process.returncode()
+            process.close()
+            reason = death_reason(code, limits)
+        self._process = None
+        self._fail(db, upload_id, reason)
+        with contextlib.suppress(OSError):  # a fresh worker loads the model for the next one
+            self._worker()
+
+    def _wait(self, process: WorkerProcess, expected: tuple, seconds: float) -> tuple | str:
+        """Wait for the message starting with ``expected`` and return it; or "timeout",
+        "ended" (the worker died) or "stopping"."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._stop_at is not None and time.monotonic() >= self._stop_at:
+                return "stopping"
+            if time.monotonic() >= deadline:
+                return "timeout"
+            try:
+                message = process.receive(POLL)
+            except (EOFError, OSError):
+                return "ended"
+            if message is not None and tuple(message[:2]) == expected:
+                return tuple(message)
+
+    @staticmethod
+    def _fail(db: Database, upload_id: int, reason: str) -> None:
+        """Mark an upload failed with the reason, unless the worker finished it already."""
+        with contextlib.suppress(Exception):  # a failed status write must not end the thread
+            if get_upload(db, upload_id)["status"] in ACTIVE:
+                update_upload(db, upload_id, status="failed", stage="failed", error=reason)

@@ -181,6 +181,8 @@ def undo(decision_id: int) -> ResponseReturnValue:
     except decisions.DecisionError as exc:
         return error(400, str(exc))
     row = get_decision(get_db(), decision_id)
+    if row is None:  # undo_decision refuses a decision that does not exist
+        return error(404, f"no decision {decision_id}")
     return jsonify(decision_id=undo_id, candidate_id=row["candidate_id"])
 
 

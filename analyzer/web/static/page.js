@@ -8,8 +8,9 @@
   const width = Number(sheet.dataset.width);
   const height = Number(sheet.dataset.height);
   const layer = document.getElementById("boxes");
-  const place = (cls) => ([x0, top, x1, bottom]) => {
+  const place = (cls, passageId) => ([x0, top, x1, bottom]) => {
     const box = document.createElement("div");
+    if (passageId !== undefined) box.dataset.passage = String(passageId);
     box.className = cls;
     box.style.left = `${(100 * x0) / width}%`;
     box.style.top = `${(100 * top) / height}%`;
@@ -20,5 +21,7 @@
   if (width && height) {
     JSON.parse(sheet.dataset.boxes || "[]").forEach(place("box"));
     JSON.parse(sheet.dataset.quoteBoxes || "[]").forEach(place("box quote"));
+    // one outline per matching passage (a search's matches on this page), around its lines
+    JSON.parse(sheet.dataset.passages || "[]").forEach((p) => place("match", p.passage_id)(p.box));
   }
 })();
