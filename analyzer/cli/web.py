@@ -12,12 +12,15 @@ import ipaddress
 import signal
 import sys
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from analyzer.cli.common import App, DbOption, db_path, err, fail, open_database, out
+
+if TYPE_CHECKING:  # the web app's imports load Flask; the CLI loads them only when serving
+    from analyzer.web.model import SharedEmbedder
 
 users_app = App(help="Accounts of the review web app.")
 
@@ -232,7 +235,7 @@ def proxy_trust(hops: int, proxy: str) -> dict:
     }
 
 
-def _warm(embedder: object) -> None:
+def _warm(embedder: SharedEmbedder) -> None:
     """Load the search model; a failure is said on the first search instead."""
     with contextlib.suppress(Exception):
         _ = embedder.name

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -118,7 +119,7 @@ def criterion_status(rows: list[dict], four: bool) -> dict:
     latest: dict[str, dict] = {}
     for row in live:
         latest[row["reviewer"]] = row
-    out = {"reviewers": latest, "level": None, "evidence": [], "decision": None}
+    out: dict[str, Any] = {"reviewers": latest, "level": None, "evidence": [], "decision": None}
     if live:
         last = live[-1]
         out.update(level=last["level"], evidence=json.loads(last["evidence"] or "[]"))
@@ -254,6 +255,8 @@ def criterion_view(
     passages = []
     for row in rows:
         passage = get_passage(db, row["passage_id"])
+        if passage is None:  # gone with a re-analysis; the added ones below are skipped alike
+            continue
         span = None if row.get("quote_start") is None else (row["quote_start"], row["quote_end"])
         in_draft = row["passage_id"] in machine["evidence"]
         passages.append(

@@ -94,6 +94,9 @@ def quote_provenance(db: Database, passage: dict, quote: str) -> dict:
     if found is None:  # cannot happen for a checked quote; cite the passage's first page
         return {"pdf_page": parts[0]["pdf_page"], "page_label": parts[0]["label"]}
     lines = page_lines(db, passage["document_id"]).get(found.pdf_page, [])
+    if found.page_start is None or found.page_end is None:  # locate_quote always gives one
+        raise ValueError(f"locate_quote gave no page span for passage {passage['id']}")
+    boxes = line_boxes_of(lines, found.page_start, found.page_end)
     return {
         "pdf_page": found.pdf_page,
         "page_label": found.page_label,
@@ -101,7 +104,7 @@ def quote_provenance(db: Database, passage: dict, quote: str) -> dict:
         "quote_end": found.end,
         "quote_page_start": found.page_start,
         "quote_page_end": found.page_end,
-        "quote_boxes": json.dumps(line_boxes_of(lines, found.page_start, found.page_end)),
+        "quote_boxes": json.dumps(boxes),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import TypeGuard
 
 from sqlite_utils import Database
 
@@ -28,7 +29,7 @@ from analyzer.review.status import CONFIRMED, items, statuses
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
-def is_formula_like(value: object) -> bool:
+def is_formula_like(value: object) -> TypeGuard[str]:
     """Would a spreadsheet read this text as a formula?"""
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 

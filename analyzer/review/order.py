@@ -44,7 +44,8 @@ def order_key(candidate: Mapping, order: str, positives: Mapping[str, int]) -> t
         raise ValueError(f"unknown order {order!r}; choose {' or '.join(ORDERS)}")
     if candidate.get("probability") is None:
         return (1, 0.0, *by_score)
-    return (0, -informativeness(candidate, positives.get(criterion, 0)), *by_score)
+    confirmed = 0 if criterion is None else positives.get(criterion, 0)
+    return (0, -informativeness(candidate, confirmed), *by_score)
 
 
 def review_order(

@@ -180,7 +180,7 @@ def queue(
     """Candidate ids this user still has to review, best first."""
     everything = statuses(db, items(db, doc_id))
     chosen = [
-        (item, st)
+        item.candidate
         for item, st in everything
         if item.candidate is not None
         and item.candidate["id"] not in skip
@@ -190,10 +190,10 @@ def queue(
 
     positives = confirmed_counts(everything)
 
-    def key(pair: tuple[Item, dict]) -> tuple:
-        return (*order_key(pair[0].candidate, order, positives), pair[0].candidate["id"])
+    def key(candidate: dict) -> tuple:
+        return (*order_key(candidate, order, positives), candidate["id"])
 
-    return [item.candidate["id"] for item, _ in sorted(chosen, key=key)]
+    return [candidate["id"] for candidate in sorted(chosen, key=key)]
 
 
 def confirmed_counts(pairs: list[tuple[Item, dict]]) -> Counter:
@@ -439,6 +439,8 @@ def card(db: Database, candidate_id: int, user: str, undo_any: bool = False) -> 
     if cand is None:
         return None
     passage = get_passage(db, cand["passage_id"])
+    if passage is None:  # its passage is gone (cannot happen while the database is whole)
+        return None
     doc = get_document(db, cand["document_id"])
     key = (cand["document_id"], passage["content_hash"], cand["criterion_id"])
     item = next((i for i in items(db, cand["document_id"]) if i.key == key), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -113,7 +114,7 @@ def leaderboard_html(
     """The leaderboard; ``company_link(company)`` gives each company's link (default: the
     file name ``analyzer report`` writes its page under)."""
     link = company_link or (lambda company: company_file(company, season))
-    common = _common(cards[0]) if cards else {"generated_at": now()}
+    common: dict[str, Any] = _common(cards[0]) if cards else {"generated_at": now()}
     names = common.get("section_names", {})
     return _env.get_template("leaderboard.html.j2").render(
         cards=ranked(cards),

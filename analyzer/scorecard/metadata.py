@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TypedDict
 
 from sqlite_utils import Database
 
@@ -17,6 +18,16 @@ from analyzer.scorecard.seasons import SeasonError, normalise_season, parse_date
 
 _TRUE = {"1", "true", "yes", "y", "subsidiary"}
 _FALSE = {"", "0", "false", "no", "n", "group"}
+
+
+class _Fields(TypedDict):
+    """One CSV line's fields, as keyword arguments of ``set_document``."""
+
+    company: str | None
+    fiscal_year: str | None
+    season: str | None
+    published: str | None
+    subsidiary_only: bool | None
 
 
 def set_document(
@@ -74,26 +85,27 @@ def import_metadata(
     for doc in all_documents(db):
         by_name.setdefault(doc["file_name"], []).append(doc["id"])
     updated, missing = [], []
-    plans = []
+    plans: list[tuple[str, _Fields]] = []
     for n, row in enumerate(rows, start=2):
         name = Path(row["file"].strip()).name
         if name not in by_name:
             missing.append(name)
             continue
         where = f"{path}, line {n}"
-        fields = {
+        published = (row.get("publication_date") or "").strip() or None
+        fields: _Fields = {
             "company": (row.get("company") or "").strip() or None,
             # "FY2022" in an index is the year 2022, as a web upload would store it.
             "fiscal_year": normalise_season(row.get("fiscal_year")),
             "season": season or (row.get("season") or "").strip() or None,
-            "published": (row.get("publication_date") or "").strip() or None,
+            "published": published,
             "subsidiary_only": _flag(row["subsidiary_only"], where)
             if row.get("subsidiary_only") is not None
             else None,
         }
-        if fields["published"]:
+        if published:
             try:
-                parse_date(fields["published"], "publication date")
+                parse_date(published, "publication date")
             except SeasonError as exc:
                 raise SeasonError(f"{where}: {exc}") from None
         plans.append((name, fields))

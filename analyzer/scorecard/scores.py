@@ -15,7 +15,7 @@ what was searched and why the best candidates fell short.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -234,7 +234,7 @@ def _passage_boxes(db: Database, e: dict, cands: list[dict]) -> list:
     return [b for p in parts if p["pdf_page"] == e["pdf_page"] for b in p.get("boxes", [])]
 
 
-def _evidence_from_candidate(row: dict, doc: dict, elig: Eligibility, status: str) -> Evidence:
+def _evidence_from_candidate(row: Mapping, doc: dict, elig: Eligibility, status: str) -> Evidence:
     return Evidence(
         doc_id=doc["id"],
         file_name=doc["file_name"],

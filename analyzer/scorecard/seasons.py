@@ -50,17 +50,17 @@ def add_season(
     name = normalise_season(season)
     if not name or not re.fullmatch(r"(19|20)\d\d", name):
         raise SeasonError(f"a season is named by its year, e.g. 2025; got {season!r}")
+    checked_cutoff = parse_date(cutoff, "cut-off")
+    start = parse_date(window_start, "window start") if window_start else None
+    if start and start > checked_cutoff:
+        raise SeasonError(f"window start {start} is after the cut-off {checked_cutoff}")
     row = {
         "season": name,
-        "cutoff": parse_date(cutoff, "cut-off"),
-        "window_start": parse_date(window_start, "window start") if window_start else None,
+        "cutoff": checked_cutoff,
+        "window_start": start,
         "note": note,
         "created_at": now(),
     }
-    if row["window_start"] and row["window_start"] > row["cutoff"]:
-        raise SeasonError(
-            f"window start {row['window_start']} is after the cut-off {row['cutoff']}"
-        )
     save_season(db, row)
     return row
 
@@ -112,10 +112,6 @@ def resolve_company(db: Database, season: str, wanted: str) -> str:
 def previous_season(db: Database, company: str, season: str) -> str | None:
     """The latest earlier season in which the company has documents."""
     season = normalise_season(season) or ""
-    earlier = {
-        document_season(d)
-        for d in current_documents(db)
-        if d["company"] == company and document_season(d)
-    }
-    earlier = {s for s in earlier if s < season and len(s) == len(season)}
+    seasons = {document_season(d) for d in current_documents(db) if d["company"] == company}
+    earlier = {s for s in seasons if s and s < season and len(s) == len(season)}
     return max(earlier) if earlier else None

@@ -95,7 +95,8 @@ def make_app(
     db.close()
     CSRFProtect(app)
     if proxy_hops:
-        app.wsgi_app = ProxyFix(
+        # Flask's documented way to add WSGI middleware; its stub types wsgi_app as a method
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops, x_host=proxy_hops
         )
 

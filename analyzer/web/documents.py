@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -242,7 +243,9 @@ def add_evidence() -> ResponseReturnValue:
         "criterion": form.get("criterion_scope") or None,  # "criterion" is the one added for
         **{k: form.get(k) or None for k in ("company", "season", "for", "like")},
     }
-    return redirect(url_for("documents.search", **{k: v for k, v in back.items() if v}))
+    # Any: url_for's own keywords (_external, _anchor, ...) are typed; these are query values
+    query: dict[str, Any] = {k: v for k, v in back.items() if v}
+    return redirect(url_for("documents.search", **query))
 
 
 # --- the same as JSON, for scripts and the review benchmark ----------------------------------

@@ -1,7 +1,9 @@
-"""One embedding model for the whole server, loaded on first use and used by one thread at a time.
+"""The server's embedding model, loaded on first use and used by one thread at a time.
 
-The analysis worker and the search page share it, so the model sits in memory once; calls
-are serialised because a fast tokenizer used from two threads at once can fail.
+Search (the page and ``/api/search``) uses it from the request threads, so the model sits
+in the server's memory once; calls are serialised because a fast tokenizer used from two
+threads at once can fail. Uploads are analysed in a separate worker process
+(``upload_worker.py``), which loads its own copy of the model.
 """
 
 from __future__ import annotations
