@@ -15,7 +15,7 @@ from analyzer.candidates.select import select_candidates
 from analyzer.criteria.sets import load_criteria
 from analyzer.scoring.gold import GOLD_FILE, company_of, figures, load_gold
 from analyzer.scoring.judge import FEATURES, Judge, base_rates, features, pool, reason
-from analyzer.scoring.judge_training import quote_passages
+from analyzer.scoring.judge_training import quote_on_page, quote_passages
 from analyzer.scoring.prescore import PreScore, suggested_levels
 from analyzer.scoring.scorers import Assessment
 from analyzer.textkinds import is_navigation
@@ -196,9 +196,19 @@ def test_evaluate_prescore_trains_judges_and_reports_every_figure(corpus, tmp_pa
 
     records = [json.loads(x) for x in gold.read_text().splitlines()]
     moved = next(r for r in records if r["evidence"])
-    moved["evidence"][0]["pdf_page"] += 1  # the quote now cites the wrong page
+    moved["evidence"][0]["pdf_page"] = 999  # the quote now cites a page it is not on
     bad = tmp_path / "moved.jsonl"
     bad.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     done = invoke("evaluate", "--prescore", "--gold", str(bad), "--folds", "2", db=db)
-    assert done.returncode == 1 and "quote not on page" in done.stderr, done.stderr
+    assert done.returncode == 1 and "quote not on page 999" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_quote_is_found_on_its_page_despite_layout_but_not_on_another():
+    page = "Scope 3\nCategory 1: Purchased Goods & Services\nCategory 2\n875,929 1,589,148\n"
+    row = "Category 1: Purchased Goods & Services 875,929 1,589,148"
+    assert quote_on_page(row, page), "a table row reordered by the layout is still on its page"
+    assert not quote_on_page(row, "Category 2: Capital Goods 208,528 218,005")
+    text = "The BMW Group supports the development of harmonised national regulation for all."
+    assert quote_on_page("MW Group supports the development of harmonised national reg", text)
+    assert not quote_on_page("Suppliers must cut CO2 by 30% by 2030.", text)
