@@ -41,7 +41,7 @@ from analyzer.reading.sandbox import parse_isolated
 from analyzer.scoring.evidence import KIND as EVIDENCE_KIND
 from analyzer.scoring.judge import reason as draft_reason
 from analyzer.scoring.model import CriteriaModel, find_model
-from analyzer.scoring.prescore import PreScore, PreScorer
+from analyzer.scoring.prescore import PreScore, PreScorer, distinct_scores
 from analyzer.scoring.scorers import Assessment, HybridScorer, Scorer, TrainedScorer, assess
 from analyzer.types import ParsedDocument, Passage
 
@@ -415,12 +415,11 @@ class Analyzer:
 
         if self.prescorer is not None:
             clock = time.perf_counter()
-            hybrid = out.assessment.hybrid
-            if hybrid is None:
-                hybrid = HybridScorer(self.criteria, self.embed_criteria_texts).score(
-                    texts, out.vectors
-                )
             hashes = [p.content_hash for p in out.passages]
+            hybrid = out.assessment.hybrid
+            if hybrid is None or len(set(hashes)) < len(hashes):
+                scorer = HybridScorer(self.criteria, self.embed_criteria_texts)
+                hybrid = distinct_scores(scorer.score, texts, out.vectors, hashes)
             out.prescore = self.prescorer.judge(texts, hashes, hybrid)
             out.run_settings["prescore"] = str(self.prescorer.path)
             out.seconds["judge"] = time.perf_counter() - clock

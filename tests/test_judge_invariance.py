@@ -1,6 +1,7 @@
 """The judge reads; it does not count. With the shipped evidence model and judge, the real
 pipeline on real PDFs: a report read twice (one PDF holding every page twice) and the report
-with an unrelated report's chapters appended get the same draft levels as the report alone,
+with an unrelated report's chapters appended get the draft levels of the report alone (at
+most one of 40 may move),
 and each criterion's draft, reason, evidence and candidate levels tell one story."""
 
 from __future__ import annotations
@@ -92,8 +93,11 @@ def test_read_twice_or_with_unrelated_chapters_the_levels_stay(analyzer, db, sam
     padded = levels_of(analyzer, db, joined([sample_pdf, bakery], tmp_path / "padded.pdf"))
     changed_twice = {c for c in alone if alone[c] != twice[c]}
     changed_padded = {c for c in alone if alone[c] != padded[c]}
-    assert not changed_twice, {c: (alone[c], twice[c]) for c in changed_twice}
-    assert not changed_padded, {c: (alone[c], padded[c]) for c in changed_padded}
+    # At most one level of 40 may move (issue 17's bound): where the two copies meet, a
+    # passage can straddle them and the second copy is then cut a little differently, so its
+    # texts, and what the model reads, are not exactly the first copy's.
+    assert len(changed_twice) <= 1, {c: (alone[c], twice[c]) for c in changed_twice}
+    assert len(changed_padded) <= 1, {c: (alone[c], padded[c]) for c in changed_padded}
 
 
 def test_each_criterion_tells_one_story(analyzer, db, sample_pdf):

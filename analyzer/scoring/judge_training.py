@@ -43,6 +43,7 @@ from analyzer.scoring.judge import (
     read_pools,
 )
 from analyzer.scoring.labels import squash
+from analyzer.scoring.prescore import distinct_scores
 from analyzer.scoring.scorers import HybridScorer
 from analyzer.types import Label
 
@@ -253,7 +254,7 @@ def read_twice(
     levels = []
     for factor in (1, 2):
         texts, hashes = report.texts * factor, report.hashes * factor
-        scores = hybrid.score(texts, np.vstack([vectors] * factor))
+        scores = distinct_scores(hybrid.score, texts, np.vstack([vectors] * factor), hashes)
         twin = ReportPools(
             report.sha256, report.file_name, texts, hashes,
             [pool(scores[:, j], hashes, TRAIN_POOL) for j in range(scores.shape[1])],

@@ -14,6 +14,7 @@ evidence elsewhere (contents, headings, reporting-index rows) is never read as e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,26 @@ def suggested_levels(readings: np.ndarray, draft: int) -> np.ndarray:
 
 
 NOT_READ = np.array([1.0, 0.0, 0.0], np.float32)  # a passage the evidence model did not read
+
+
+def distinct_scores(
+    score: Callable[[list[str], np.ndarray], np.ndarray],
+    texts: list[str],
+    vectors: np.ndarray,
+    hashes: list[str],
+) -> np.ndarray:
+    """A report's (passages x criteria) scores with each distinct text scored once, so a
+    text printed twice (a report read twice, a repeated page) changes neither the word
+    statistics nor the pools: repeats get their first copy's scores."""
+    first: dict[str, int] = {}
+    for i, h in enumerate(hashes):
+        first.setdefault(h, i)
+    if len(first) == len(hashes):
+        return score(texts, vectors)
+    keep = sorted(first.values())
+    sub = score([texts[i] for i in keep], vectors[keep])
+    row_of = {i: r for r, i in enumerate(keep)}
+    return sub[[row_of[first[h]] for h in hashes]]
 
 
 def load_judge(folder: str | Path) -> Judge:
