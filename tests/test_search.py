@@ -13,6 +13,7 @@ from analyzer.db.connection import connect, open_db
 from analyzer.db.fts import bm25_ranking, match_expression, query_words
 from analyzer.db.migrations import migrations
 from analyzer.db.passages import replace_passages
+from analyzer.db.vectors import database_file as db_file
 from analyzer.db.vectors import passage_vector_index, vector_folder
 from analyzer.pipeline import Analyzer
 from analyzer.review.decisions import record_decision, undo_decision
@@ -242,3 +243,13 @@ def test_the_compact_copy_shortlists_and_exact_scores_decide(
     assert [r["similarity"] for r in compact] == [r["similarity"] for r in exact]
     assert [r["passage_id"] for r in scoped] == [r["passage_id"] for r in scoped_exact]
     assert index.compact_path is not None and index.compact_path.is_file()
+
+
+def test_a_search_leaves_no_transaction_open(db, embedder):
+    """The keyword query's scratch tables must not keep a lock that blocks other writers."""
+    rank_passages(db, embedder, "cobalt refiners audited", limit=5)
+    assert not db.conn.in_transaction
+    other = connect(db_file(db))
+    with other.atomic():  # another writer gets the lock at once
+        other.execute("create table if not exists probe (x)")
+    other.close()

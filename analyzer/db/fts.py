@@ -131,6 +131,10 @@ def affordable_words(db: Database, words: list[str], budget: int = POSTING_BUDGE
 def index_terms(db: Database, words: list[str]) -> list[str]:
     """What the index's own tokenizer makes of each word (its stem), read from a scratch
     FTS5 table in this connection's temp schema (nothing is written to the database)."""
+    # The scratch writes below open an implicit transaction that would keep a shared lock on
+    # the database and block every other writer (another command in this process, the
+    # server's upload worker): it is ended here unless the caller holds one of its own.
+    outer = db.conn.in_transaction
     db.execute(
         f"create virtual table if not exists temp.query_words using fts5(w, tokenize='{TOKENIZE}')"
     )
@@ -143,6 +147,8 @@ def index_terms(db: Database, words: list[str]) -> list[str]:
         "insert into temp.query_words(rowid, w) values (?, ?)", list(enumerate(words))
     )
     stems = dict(db.execute("select doc, term from temp.query_terms").fetchall())
+    if not outer and db.conn.in_transaction:
+        db.conn.commit()
     return [stems.get(i, w) for i, w in enumerate(words)]
 
 
