@@ -123,9 +123,8 @@ def main() -> None:
     criteria = load_criteria()
     analyzer = Analyzer(db, Settings(use_classifier=False))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    save_to = (
-        REPO_ROOT / "models" / f"evidence-{criteria.version}-{stamp}" if args.save_model else None
-    )
+    fresh = REPO_ROOT / "models" / f"evidence-{criteria.version}-{stamp}"
+    save_to = (Path(args.model_dir) if args.model_dir else fresh) if args.save_model else None
     result = evaluate_on_gold(
         db, criteria, analyzer.embed_texts, analyzer.embedder.name,
         load_training_labels(label_files()), GOLD_FILE, args.base_model or resolve_model()[1],
