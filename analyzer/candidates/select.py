@@ -10,7 +10,8 @@ import numpy as np
 from analyzer.candidates.quotes import best_quote, line_boxes_of
 from analyzer.criteria.sets import CriteriaSet
 from analyzer.levels import suggest_level
-from analyzer.scoring.prescore import NOT_READ, PreScore, suggested_levels
+from analyzer.scoring.judge import NOT_READ
+from analyzer.scoring.prescore import PreScore, suggested_levels
 from analyzer.scoring.scorers import Assessment
 from analyzer.scoring.verdict import is_evidence
 from analyzer.textkinds import is_navigation, is_non_evidence

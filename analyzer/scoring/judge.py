@@ -55,14 +55,7 @@ def pool(hybrid_column: np.ndarray, hashes: list[str], k: int = POOL) -> np.ndar
     return np.asarray(out, dtype=int)
 
 
-def mask_non_evidence(probs: np.ndarray, texts: list[str]) -> np.ndarray:
-    """Readings with text that points at evidence elsewhere (contents, headings, reporting
-    index rows, see-page tables) set to "not evidence", whatever the model read in it."""
-    out = np.array(probs, np.float32, copy=True)
-    for row, text in enumerate(texts):
-        if is_non_evidence(text):
-            out[row] = (1.0, 0.0, 0.0)
-    return out
+NOT_READ = np.array([1.0, 0.0, 0.0], np.float32)  # a passage the evidence model did not read
 
 
 def read_pools(
@@ -71,7 +64,7 @@ def read_pools(
     """The evidence model's (k, 3) readings of each criterion's pool. Text that is never
     evidence (contents, headings, index rows) is not read at all: it is "not evidence"."""
     left, right, where = [], [], []
-    readings = [np.tile(np.array([1.0, 0.0, 0.0], np.float32), (len(idx), 1)) for idx in pools]
+    readings = [np.tile(NOT_READ, (len(idx), 1)) for idx in pools]
     for j, idx in enumerate(pools):
         for row, i in enumerate(idx):
             if not is_non_evidence(texts[int(i)]):

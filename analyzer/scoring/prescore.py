@@ -59,9 +59,6 @@ def suggested_levels(readings: np.ndarray, draft: int) -> np.ndarray:
     return levels.astype(int)
 
 
-NOT_READ = np.array([1.0, 0.0, 0.0], np.float32)  # a passage the evidence model did not read
-
-
 def distinct_scores(
     score: Callable[[list[str], np.ndarray], np.ndarray],
     texts: list[str],
